@@ -1,0 +1,80 @@
+import { buildEksToken } from './adapters/eks-token.ts';
+import { defaultCredentials } from './adapters/aws-credentials.ts';
+import { COMMAND_RUNNERS, run } from './main.ts';
+import { COMMANDS } from './inputs.ts';
+
+const USAGE = `usage: karpenter-action <command> [flags]
+
+commands:
+  plan | apply | drift | verify   the action's commands; flags are the action's inputs (--config, --cluster,
+                                  --stages, --fingerprint, --aws-region, --kubeconfig, --comment, ...)
+  token --cluster <name> [--region <region>]
+                                  print an EKS token as a kubectl ExecCredential (like aws eks get-token)
+`;
+
+/** Turns `--name value` / `--name=value` flags into the action's INPUT_* form, so both entries share one parser. */
+export function flagsToInputs(args: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"\n\n${USAGE}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) {
+      out[a.slice(2, eq)] = a.slice(eq + 1);
+    } else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) out[a.slice(2)] = 'true';
+      else {
+        out[a.slice(2)] = next;
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const flags = flagsToInputs(rest);
+  if (command === 'token') {
+    const cluster = flags.cluster;
+    const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!cluster || !region) throw new Error('token needs --cluster and --region (or AWS_REGION)');
+    const t = await buildEksToken({
+      clusterName: cluster,
+      region,
+      credentials: await defaultCredentials(region)(),
+    });
+    process.stdout.write(
+      `${JSON.stringify({
+        kind: 'ExecCredential',
+        apiVersion: 'client.authentication.k8s.io/v1beta1',
+        spec: {},
+        status: { expirationTimestamp: t.expiresAt.toISOString(), token: t.token },
+      })}\n`,
+    );
+    return 0;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  for (const [k, v] of Object.entries(flags)) process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  process.env.INPUT_COMMAND = command;
+  await run(COMMAND_RUNNERS);
+  return process.exitCode === undefined ? 0 : Number(process.exitCode);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

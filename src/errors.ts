@@ -1,0 +1,37 @@
+/**
+ * A Refusal is an expected, explained "no": not approved, a stale plan, an unsupported upgrade path,
+ * invalid input. It is reported as such, without a stack trace.
+ */
+export class Refusal extends Error {
+  override readonly name = 'Refusal';
+  readonly details: readonly string[];
+  constructor(message: string, details: readonly string[] = []) {
+    super(message);
+    this.details = details;
+  }
+}
+
+/** Any unexpected failure, wrapped with the stage and phase it happened in so the report says where. */
+export class StageError extends Error {
+  override readonly name = 'StageError';
+  readonly stage: string;
+  readonly phase: string;
+  constructor(stage: string, phase: string, cause: unknown) {
+    super(`${stage} ${phase} failed: ${describeError(cause)}`, { cause });
+    this.stage = stage;
+    this.phase = phase;
+  }
+}
+
+/** One line for any thrown value, keeping AWS and Kubernetes error codes visible. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown; Code?: unknown }).code ?? (err as { Code?: unknown }).Code;
+    const name = err.name && err.name !== 'Error' ? err.name : undefined;
+    const prefix = [name, typeof code === 'string' && code !== name ? code : undefined]
+      .filter(Boolean)
+      .join('/');
+    return prefix ? `${prefix}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,107 @@
+import { Refusal } from './errors.ts';
+
+export const COMMANDS = ['plan', 'apply', 'drift', 'verify'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export const STAGES = ['prereqs', 'install', 'pools', 'verify'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** Every input of action.yml, read once and validated, so nothing deeper reads the environment. */
+export interface Inputs {
+  command: Command;
+  config: string;
+  cluster: string | undefined;
+  stages: StageName[];
+  roleToAssume: string | undefined;
+  roleSessionName: string;
+  awsRegion: string | undefined;
+  kubeconfig: string | undefined;
+  githubToken: string | undefined;
+  comment: boolean;
+  failOnDrift: boolean;
+  fingerprint: string | undefined;
+  planDir: string | undefined;
+}
+
+export type InputReader = (name: string) => string;
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+
+/**
+ * Parses the action inputs. All problems are collected and reported together, each naming the input
+ * and the accepted values, so one run tells the user everything to fix.
+ */
+export function readInputs(get: InputReader): Inputs {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const v = get(name).trim();
+    return v === '' ? undefined : v;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = text(name);
+    if (v === undefined) return fallback;
+    if (/^(true|yes|1)$/i.test(v)) return true;
+    if (/^(false|no|0)$/i.test(v)) return false;
+    problems.push(`input "${name}" is "${v}"; use true or false`);
+    return fallback;
+  };
+
+  const commandText = text('command') ?? 'plan';
+  const command = (COMMANDS as readonly string[]).includes(commandText) ? (commandText as Command) : 'plan';
+  if (command !== commandText) {
+    problems.push(`input "command" is "${commandText}"; use one of ${COMMANDS.join(', ')}`);
+  }
+
+  const stages: StageName[] = [];
+  for (const raw of (text('stages') ?? '').split(',')) {
+    const s = raw.trim();
+    if (s === '') continue;
+    if (!(STAGES as readonly string[]).includes(s)) {
+      problems.push(`input "stages" names "${s}"; use a comma list out of ${STAGES.join(', ')}`);
+    } else if (!stages.includes(s as StageName)) {
+      stages.push(s as StageName);
+    }
+  }
+
+  const roleToAssume = text('role-to-assume');
+  if (roleToAssume !== undefined && !ROLE_ARN.test(roleToAssume)) {
+    problems.push(
+      `input "role-to-assume" is not an IAM role ARN ("${roleToAssume}"); expected arn:aws:iam::<12-digit account>:role/<name>`,
+    );
+  }
+  const roleSessionName = text('role-session-name') ?? 'karpenter-action';
+  if (!SESSION_NAME.test(roleSessionName)) {
+    problems.push(`input "role-session-name" must be 2-64 characters of letters, digits and +=,.@_-`);
+  }
+  const awsRegion = text('aws-region');
+  if (awsRegion !== undefined && !REGION.test(awsRegion)) {
+    problems.push(`input "aws-region" is "${awsRegion}"; expected a region such as us-east-1`);
+  }
+  const fingerprint = text('fingerprint')?.toLowerCase();
+  if (fingerprint !== undefined && !FINGERPRINT.test(fingerprint)) {
+    problems.push(`input "fingerprint" must be the 64-character hex fingerprint printed by plan`);
+  }
+
+  const inputs: Inputs = {
+    command,
+    config: text('config') ?? '.github/karpenter.yaml',
+    cluster: text('cluster'),
+    stages: stages.length > 0 ? STAGES.filter((s) => stages.includes(s)) : [...STAGES],
+    roleToAssume,
+    roleSessionName,
+    awsRegion,
+    kubeconfig: text('kubeconfig'),
+    githubToken: text('github-token'),
+    comment: bool('comment', true),
+    failOnDrift: bool('fail-on-drift', true),
+    fingerprint,
+    planDir: text('plan-dir'),
+  };
+  if (problems.length > 0) {
+    throw new Refusal(`invalid action inputs (${problems.length})`, problems);
+  }
+  return inputs;
+}
