@@ -23,5 +23,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly', globalThis: 'readonly', console: 'readonly' } },
   },
 );

@@ -1,6 +1,6 @@
 /** Unit tests are pure and fast; integration and e2e tests run against the sandbox's real servers. */
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -16,8 +16,8 @@ export default {
       ...common,
       displayName: 'sandbox',
       testMatch: ['<rootDir>/__tests__/{integration,e2e}/**/*.test.ts'],
-      globalSetup: '<rootDir>/__tests__/helpers/global-setup.ts',
-      globalTeardown: '<rootDir>/__tests__/helpers/global-teardown.ts',
+      globalSetup: '<rootDir>/__tests__/helpers/global-setup.js',
+      globalTeardown: '<rootDir>/__tests__/helpers/global-teardown.js',
     },
   ],
   testTimeout: 120000,

@@ -54,7 +54,11 @@ const assumeRole = (service: string) =>
     Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
   });
 
-/** The group the sandbox's token webhook adds for each EKS access policy associated with a principal. */
+/**
+ * The EKS access policies the sandbox emulates: its token webhook adds the group
+ * `eks-access-policy:<Name>` for each policy associated with a principal, bound here to the Kubernetes
+ * role the policy corresponds to (cluster-admin, or the aggregated admin/edit/view rules).
+ */
 export const ACCESS_POLICY_BINDINGS: Record<string, string> = {
   AmazonEKSClusterAdminPolicy: 'cluster-admin',
   AmazonEKSAdminPolicy: 'admin',
@@ -236,7 +240,29 @@ export async function seedCluster(o: SeedOptions): Promise<SeededCluster> {
   const apps = kc.makeApiClient(AppsV1Api);
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 
-  for (const [policy, role] of Object.entries(ACCESS_POLICY_BINDINGS)) {
+  // The built-in view/edit/admin ClusterRoles are filled by kube-controller-manager's aggregation
+  // controller, which the sandbox does not run; build the aggregated rules here the way it would.
+  const aggregate = async (...parts: string[]) => {
+    const rules = [];
+    for (const p of parts)
+      rules.push(...((await rbac.readClusterRole({ name: `system:aggregate-to-${p}` })).rules ?? []));
+    return rules;
+  };
+  const policyRoles: Record<string, () => Promise<string>> = {
+    AmazonEKSClusterAdminPolicy: () => Promise.resolve('cluster-admin'),
+    AmazonEKSAdminPolicy: () => aggregated('admin', ['view', 'edit', 'admin']),
+    AmazonEKSEditPolicy: () => aggregated('edit', ['view', 'edit']),
+    AmazonEKSViewPolicy: () => aggregated('view', ['view']),
+  };
+  const aggregated = async (name: string, parts: string[]) => {
+    const roleName = `sandbox:eks-access-policy:${name}`;
+    await rbac.createClusterRole({
+      body: { metadata: { name: roleName }, rules: await aggregate(...parts) },
+    });
+    return roleName;
+  };
+  for (const policy of Object.keys(ACCESS_POLICY_BINDINGS)) {
+    const role = await policyRoles[policy]!();
     await rbac.createClusterRoleBinding({
       body: {
         metadata: { name: `eks-access-policy:${policy}`, labels: { 'sandbox.karpenter-action/eks': 'true' } },

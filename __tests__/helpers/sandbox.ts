@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { readState, type ClusterInfo, type SandboxState } from '../../sandbox/lib/state.ts';
+import { adminKubeConfig } from '../../sandbox/lib/kube-admin.ts';
+
+export type { ClusterInfo, SandboxState };
+
+/** The running sandbox; jest's global setup guarantees there is one. */
+export function sandbox(): SandboxState {
+  const s = readState();
+  if (!s) throw new Error('no sandbox is running: the jest global setup should have started it');
+  return s;
+}
+
+export interface NewClusterOptions {
+  name?: string;
+  authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
+  kubernetesVersion?: string;
+  autoMode?: boolean;
+  accountId?: string;
+  region?: string;
+  withClusterAutoscaler?: boolean;
+}
+
+/**
+ * A fresh EKS cluster of its own (AWS resources in moto and its own kube-apiserver), so a test sees
+ * no other test's state. Release it with deleteCluster in afterAll.
+ */
+export async function newCluster(opts: NewClusterOptions = {}): Promise<ClusterInfo> {
+  const res = await fetch(`${sandbox().controlUrl}/clusters`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(opts),
+  });
+  const body = (await res.json()) as ClusterInfo & { error?: string };
+  if (!res.ok) throw new Error(`creating a sandbox cluster failed: ${body.error ?? res.status}`);
+  return body;
+}
+
+export async function deleteCluster(name: string): Promise<void> {
+  await fetch(`${sandbox().controlUrl}/clusters/${encodeURIComponent(name)}`, { method: 'DELETE' });
+}
+
+/**
+ * The environment a runner step would have: the AWS endpoint, test credentials and region, nothing
+ * else. The action's code finds moto only through these variables.
+ */
+export function awsEnv(s: SandboxState = sandbox(), region = s.region): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: s.motoUrl,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+  };
+}
+
+/** Applies awsEnv to this test process and returns a function that restores the previous values. */
+export function useAwsEnv(extra: Record<string, string> = {}): () => void {
+  const vars = { ...awsEnv(), ...extra };
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  Object.assign(process.env, vars);
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+/**
+ * A system:masters client for a sandbox cluster. Tests use it only to play the parts no server plays
+ * in the sandbox (Karpenter's controller, kube-controller-manager) and to inspect results.
+ */
+export function adminKube(cluster: ClusterInfo, s: SandboxState = sandbox()): KubeConfig {
+  return adminKubeConfig(
+    {
+      endpoint: cluster.endpoint,
+      caPem: readFileSync(s.pki.caCert, 'utf8'),
+      clientCertPem: readFileSync(s.pki.adminCert, 'utf8'),
+      clientKeyPem: readFileSync(s.pki.adminKey, 'utf8'),
+    },
+    cluster.name,
+  );
+}
