@@ -43,6 +43,8 @@ export interface KubeRequest {
  */
 export class KubeHttp {
   readonly server: string;
+  /** Requests sent, by method; the benchmark reports them. */
+  readonly calls: Record<string, number> = {};
   private readonly kc: KubeConfig;
   constructor(kc: KubeConfig) {
     this.kc = kc;
@@ -72,6 +74,7 @@ export class KubeHttp {
 
   /** One request; resolves to the parsed JSON body, or rejects with KubeApiError for any non-2xx. */
   async request<T>(method: string, path: string, req: KubeRequest = {}): Promise<T> {
+    this.calls[method] = (this.calls[method] ?? 0) + 1;
     const url = this.url(path, req.query);
     const opts = await this.options(method, url, req, 'application/json');
     const payload =
@@ -107,6 +110,7 @@ export class KubeHttp {
    * signal aborts. Resolves when the stream ends; the caller resumes from the last resourceVersion.
    */
   async stream(path: string, req: KubeRequest, onEvent: (event: unknown) => void): Promise<void> {
+    this.calls.WATCH = (this.calls.WATCH ?? 0) + 1;
     const url = this.url(path, req.query);
     const opts = await this.options('GET', url, req, 'application/json');
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;

@@ -1,0 +1,88 @@
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialsLike } from './eks-token.ts';
+
+/**
+ * The AWS clients of one run, built once for the region and the run's credentials. Endpoints come
+ * from the SDK's own configuration (AWS_ENDPOINT_URL and friends); there is no other override.
+ */
+export interface AwsClients {
+  region: string;
+  eks: EKSClient;
+  ec2: EC2Client;
+  ssm: SSMClient;
+  sts: STSClient;
+  credentials: () => Promise<AwsCredentialsLike>;
+  /** Calls sent, by `Service.Operation`; the benchmark reports them. */
+  calls: Record<string, number>;
+}
+
+type Counted = { middlewareStack: { add: (...a: never[]) => void } };
+
+function countCalls<C extends Counted>(client: C, service: string, calls: Record<string, number>): C {
+  const add = client.middlewareStack.add as unknown as (
+    mw: (
+      next: (a: unknown) => Promise<unknown>,
+      ctx: { commandName?: string },
+    ) => (a: unknown) => Promise<unknown>,
+    o: { step: string; name: string },
+  ) => void;
+  add(
+    (next, ctx) => (args) => {
+      const key = `${service}.${(ctx.commandName ?? 'Unknown').replace(/Command$/, '')}`;
+      calls[key] = (calls[key] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'karpenterActionCallCounter' },
+  );
+  return client;
+}
+
+export function buildAwsClients(region: string, credentials?: () => Promise<AwsCredentialsLike>): AwsClients {
+  const cfg = { region, ...(credentials ? { credentials } : {}), maxAttempts: 5 };
+  const calls: Record<string, number> = {};
+  const sts = countCalls(new STSClient(cfg), 'STS', calls);
+  const creds =
+    credentials ??
+    (async () => {
+      const c = await sts.config.credentials();
+      return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
+    });
+  return {
+    region,
+    eks: countCalls(new EKSClient(cfg), 'EKS', calls),
+    ec2: countCalls(new EC2Client(cfg), 'EC2', calls),
+    ssm: countCalls(new SSMClient(cfg), 'SSM', calls),
+    sts,
+    credentials: creds,
+    calls,
+  };
+}
+
+export async function readAccountId(
+  aws: AwsClients,
+): Promise<{ account: string; arn: string; partition: string }> {
+  const who = await aws.sts.send(new GetCallerIdentityCommand({}));
+  return { account: who.Account ?? '', arn: who.Arn ?? '', partition: who.Arn?.split(':')[1] ?? 'aws' };
+}
+
+/**
+ * The release of the current EKS-optimized AL2023 AMI for a Kubernetes version (`v20260101`), as the
+ * getting-started guide derives ALIAS_VERSION: SSM parameter, then the image's name.
+ */
+export async function readAl2023AliasVersion(aws: AwsClients, k8sVersion: string): Promise<string> {
+  const p = await aws.ssm.send(
+    new GetParameterCommand({
+      Name: `/aws/service/eks/optimized-ami/${k8sVersion}/amazon-linux-2023/x86_64/standard/recommended/image_id`,
+    }),
+  );
+  const id = p.Parameter?.Value;
+  if (!id) throw new Error(`no AL2023 AMI is published for Kubernetes ${k8sVersion}`);
+  const img = await aws.ec2.send(new DescribeImagesCommand({ ImageIds: [id] }));
+  const name = img.Images?.[0]?.Name ?? '';
+  const m = /-(v\d{8})(?:$|[^0-9])/.exec(name);
+  if (!m) throw new Error(`cannot read the release from AMI name "${name}"`);
+  return m[1]!;
+}

@@ -1,0 +1,149 @@
+import type { KubeHttp } from './kube-http.ts';
+import { KubeApiError } from './kube-http.ts';
+import { withRetry } from '../util/concurrency.ts';
+
+export type KubeObject = Record<string, unknown> & {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    uid?: string;
+    resourceVersion?: string;
+  };
+};
+
+/** Where a kind lives in the API. */
+export interface KubeResource {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export const FIELD_MANAGER = 'karpenter-action';
+
+/** The Kubernetes operations the stages need; the real one is KubeClient, tests may pass others for error paths. */
+export interface KubePort {
+  list(res: KubeResource, opts?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  get(res: KubeResource, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /** Server-side apply with the action's field manager, taking over conflicting fields (force). */
+  apply(res: KubeResource, obj: KubeObject, opts: { dryRun: boolean }): Promise<KubeObject>;
+  /** Deletes only the object with this uid, so a recreated object of the same name is never removed. */
+  delete(
+    res: KubeResource,
+    name: string,
+    opts: { namespace?: string; uid?: string; dryRun?: boolean },
+  ): Promise<boolean>;
+  readonly http: KubeHttp;
+}
+
+export function resourcePath(res: KubeResource, namespace?: string, name?: string): string {
+  const base = res.group ? `/apis/${res.group}/${res.version}` : `/api/${res.version}`;
+  const ns = res.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${res.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+/** Throttling, server errors and dropped connections are worth another try; anything else is an answer. */
+export function isTransientKubeError(e: unknown): boolean {
+  if (e instanceof KubeApiError) return e.code === 429 || e.code >= 500;
+  const code = (e as { code?: string }).code;
+  return (
+    typeof code === 'string' &&
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET'].includes(code)
+  );
+}
+
+export class KubeClient implements KubePort {
+  readonly http: KubeHttp;
+  constructor(http: KubeHttp) {
+    this.http = http;
+  }
+
+  async list(
+    res: KubeResource,
+    opts: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await withRetry(
+        () =>
+          this.http.request<{ items?: KubeObject[]; metadata?: { continue?: string } }>(
+            'GET',
+            resourcePath(res, opts.namespace),
+            {
+              query: { labelSelector: opts.labelSelector, limit: '500', continue: cont },
+            },
+          ),
+        isTransientKubeError,
+      );
+      for (const it of page.items ?? [])
+        items.push({
+          apiVersion: `${res.group ? `${res.group}/` : ''}${res.version}`,
+          kind: res.kind,
+          ...it,
+        });
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return items;
+  }
+
+  async get(res: KubeResource, name: string, namespace?: string): Promise<KubeObject | undefined> {
+    try {
+      return await withRetry(
+        () => this.http.request<KubeObject>('GET', resourcePath(res, namespace, name)),
+        isTransientKubeError,
+      );
+    } catch (e) {
+      if (e instanceof KubeApiError && e.code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  apply(res: KubeResource, obj: KubeObject, opts: { dryRun: boolean }): Promise<KubeObject> {
+    const name = obj.metadata?.name ?? '';
+    return withRetry(
+      () =>
+        this.http.request<KubeObject>('PATCH', resourcePath(res, obj.metadata?.namespace, name), {
+          query: {
+            fieldManager: FIELD_MANAGER,
+            force: 'true',
+            fieldValidation: 'Strict',
+            dryRun: opts.dryRun ? 'All' : undefined,
+          },
+          contentType: 'application/apply-patch+yaml',
+          body: obj,
+        }),
+      isTransientKubeError,
+    );
+  }
+
+  async delete(
+    res: KubeResource,
+    name: string,
+    opts: { namespace?: string; uid?: string; dryRun?: boolean },
+  ): Promise<boolean> {
+    try {
+      await withRetry(
+        () =>
+          this.http.request('DELETE', resourcePath(res, opts.namespace, name), {
+            query: { dryRun: opts.dryRun ? 'All' : undefined },
+            body: {
+              kind: 'DeleteOptions',
+              apiVersion: 'v1',
+              ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
+            },
+          }),
+        isTransientKubeError,
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof KubeApiError && e.code === 404) return false;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,369 @@
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { ConfigIssue } from './issues.ts';
+import { lineOf } from './yaml-locate.ts';
+
+export const DEFAULT_CHART_REPOSITORY = 'oci://public.ecr.aws/karpenter';
+
+/** One cluster's settings, after defaults and (for a fleet) the shared top-level keys are applied. */
+export interface ClusterConfig {
+  cluster: string;
+  region: string;
+  karpenter: {
+    version: string;
+    namespace: string;
+    /** An OCI or HTTPS chart repository, or a local directory holding `karpenter/` and `karpenter-crd/`. */
+    chartRepository: string;
+  };
+  /** Globs relative to the config file's directory. */
+  manifests: string[];
+  pools: { prune: boolean };
+  /** Extra `${NAME}` placeholders for manifests. */
+  variables: Record<string, string>;
+  /** Where this cluster's entry is, for messages. */
+  source: { file: string; line: number };
+}
+
+export interface LoadedConfig {
+  file: string;
+  /** Absolute directory the manifest globs are relative to. */
+  dir: string;
+  fleet: boolean;
+  clusters: ClusterConfig[];
+}
+
+const CLUSTER_KEYS = ['cluster', 'region', 'karpenter', 'manifests', 'pools', 'variables'] as const;
+const KARPENTER_KEYS = ['version', 'namespace', 'chartRepository'] as const;
+const POOLS_KEYS = ['prune'] as const;
+const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const VERSION = /^\d+\.\d+\.\d+$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const VAR_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+type Path = (string | number)[];
+
+/** Levenshtein distance, for "did you mean" on misspelled keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function suggest(key: string, known: readonly string[]): string | undefined {
+  const best = known
+    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? best.k : undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep merge for fleet defaults: the cluster entry wins; lists are replaced, not concatenated. */
+function merge(base: unknown, over: unknown): unknown {
+  if (isObject(base) && isObject(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+
+/**
+ * Reads and validates the config file. Every problem is collected (with file, line and field) and
+ * returned together; nothing here touches AWS or Kubernetes.
+ */
+export function loadConfig(
+  path: string,
+  workspace = process.cwd(),
+): { config?: LoadedConfig; issues: ConfigIssue[] } {
+  const abs = resolve(workspace, path);
+  const file = relative(workspace, abs) || path;
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      issues: [
+        {
+          file,
+          message:
+            code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? String(e)})`,
+          fix: 'create it or point the "config" input at it',
+        },
+      ],
+    };
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const issues: ConfigIssue[] = [];
+  // The first error is the one to fix; the ones after it are usually its consequences.
+  const err = doc.errors[0];
+  if (err)
+    issues.push({
+      file,
+      line: lc.linePos(err.pos[0]).line,
+      message: `YAML syntax error: ${err.message.split('\n')[0]}`,
+    });
+  if (issues.length > 0) return { issues };
+  const root: unknown = doc.toJS();
+  const at = (p: Path) => lineOf(doc, lc, p);
+  if (!isObject(root)) {
+    return {
+      issues: [
+        { file, line: 1, message: 'the config must be a mapping with at least "cluster" and "region"' },
+      ],
+    };
+  }
+  const dir = dirname(abs);
+  const fleet = 'clusters' in root;
+  const clusters: ClusterConfig[] = [];
+  if (fleet) {
+    const list = root.clusters;
+    if (!Array.isArray(list) || list.length === 0) {
+      issues.push({
+        file,
+        line: at(['clusters']),
+        field: 'clusters',
+        message: 'must be a non-empty list of cluster entries',
+      });
+    } else {
+      const defaults = Object.fromEntries(Object.entries(root).filter(([k]) => k !== 'clusters'));
+      checkKeys(defaults, [], CLUSTER_KEYS, file, at, issues);
+      if ('cluster' in defaults) {
+        issues.push({
+          file,
+          line: at(['cluster']),
+          field: 'cluster',
+          message: 'a fleet config names its clusters under "clusters", not at the top level',
+          fix: 'move it into a "clusters" entry',
+        });
+      }
+      const seen = new Map<string, number>();
+      list.forEach((entry, i) => {
+        const c = validateCluster(merge(defaults, entry), ['clusters', i], file, doc, lc, issues, [
+          'clusters',
+          i,
+        ]);
+        if (!c) return;
+        const prev = seen.get(c.cluster);
+        if (prev !== undefined) {
+          issues.push({
+            file,
+            line: at(['clusters', i, 'cluster']),
+            field: `clusters[${i}].cluster`,
+            message: `cluster "${c.cluster}" is listed twice (also at line ${prev})`,
+          });
+        }
+        seen.set(c.cluster, c.source.line);
+        clusters.push(c);
+      });
+    }
+  } else {
+    const c = validateCluster(root, [], file, doc, lc, issues, []);
+    if (c) clusters.push(c);
+  }
+  return issues.length > 0 ? { issues } : { config: { file, dir, fleet, clusters }, issues };
+}
+
+function checkKeys(
+  obj: Record<string, unknown>,
+  path: Path,
+  known: readonly string[],
+  file: string,
+  at: (p: Path) => number | undefined,
+  issues: ConfigIssue[],
+): void {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const s = suggest(key, known);
+    issues.push({
+      file,
+      line: at([...path, key]),
+      field: [...path, key].join('.'),
+      message: `unknown key "${key}"`,
+      fix: s ? `did you mean "${s}"?` : `known keys here: ${known.join(', ')}`,
+    });
+  }
+}
+
+function validateCluster(
+  raw: unknown,
+  path: Path,
+  file: string,
+  doc: Document,
+  lc: LineCounter,
+  issues: ConfigIssue[],
+  linePath: Path,
+): ClusterConfig | undefined {
+  const at = (p: Path) => lineOf(doc, lc, [...linePath, ...p]) ?? lineOf(doc, lc, p);
+  const field = (p: Path) =>
+    [...path, ...p]
+      .map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`))
+      .join('')
+      .replace(/\.\[/g, '[');
+  const start = issues.length;
+  const add = (p: Path, message: string, fix?: string) =>
+    issues.push({ file, line: at(p), field: field(p), message, fix });
+  if (!isObject(raw)) {
+    add([], 'must be a mapping with "cluster", "region", "karpenter" and "manifests"');
+    return undefined;
+  }
+  checkKeys(raw, path, CLUSTER_KEYS, file, (p) => lineOf(doc, lc, p), issues);
+
+  const str = (v: unknown, p: Path, required: boolean): string | undefined => {
+    if (v === undefined || v === null) {
+      if (required) add(p, 'is required');
+      return undefined;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      add(p, `must be a string, not ${Array.isArray(v) ? 'a list' : typeof v}`);
+      return undefined;
+    }
+    return String(v);
+  };
+
+  const cluster = str(raw.cluster, ['cluster'], true);
+  if (cluster !== undefined && !EKS_NAME.test(cluster)) {
+    add(
+      ['cluster'],
+      `"${cluster}" is not a valid EKS cluster name`,
+      'use 1-100 letters, digits, hyphens and underscores, starting with a letter or digit',
+    );
+  }
+  const region = str(raw.region, ['region'], true);
+  if (region !== undefined && !REGION.test(region))
+    add(['region'], `"${region}" is not an AWS region`, 'for example us-east-1');
+
+  const k = raw.karpenter;
+  let version: string | undefined;
+  let namespace = 'kube-system';
+  let chartRepository = DEFAULT_CHART_REPOSITORY;
+  if (k === undefined) {
+    add(['karpenter'], 'is required', 'add karpenter.version, e.g. 1.14.1');
+  } else if (!isObject(k)) {
+    add(['karpenter'], 'must be a mapping with "version" and optionally "namespace" and "chartRepository"');
+  } else {
+    checkKeys(k, [...path, 'karpenter'], KARPENTER_KEYS, file, (p) => lineOf(doc, lc, p), issues);
+    version = str(k.version, ['karpenter', 'version'], true);
+    if (version !== undefined) {
+      if (/^v\d/.test(version)) {
+        add(
+          ['karpenter', 'version'],
+          `"${version}" has a "v" prefix`,
+          `write ${version.slice(1)}: Karpenter releases have no "v" prefix since 0.35`,
+        );
+      } else if (!VERSION.test(version)) {
+        add(
+          ['karpenter', 'version'],
+          `"${version}" is not a release version`,
+          'use MAJOR.MINOR.PATCH, e.g. 1.14.1',
+        );
+      } else if (Number(version.split('.')[0]) < 1) {
+        add(
+          ['karpenter', 'version'],
+          `target version ${version} is a v1beta1-era release`,
+          'target 1.0.x or newer; older installs are upgraded along the documented path',
+        );
+      }
+    }
+    const ns = str(k.namespace, ['karpenter', 'namespace'], false);
+    if (ns !== undefined) {
+      if (!DNS_LABEL.test(ns)) add(['karpenter', 'namespace'], `"${ns}" is not a valid namespace name`);
+      namespace = ns;
+    }
+    const repo = str(k.chartRepository, ['karpenter', 'chartRepository'], false);
+    if (repo !== undefined) chartRepository = repo;
+  }
+
+  const manifests: string[] = [];
+  if (raw.manifests !== undefined) {
+    if (!Array.isArray(raw.manifests)) {
+      add(
+        ['manifests'],
+        'must be a list of file globs relative to the config file',
+        'e.g. manifests: [karpenter/*.yaml]',
+      );
+    } else {
+      raw.manifests.forEach((g, i) => {
+        if (typeof g !== 'string' || g.trim() === '') add(['manifests', i], 'must be a non-empty file glob');
+        else if (g.startsWith('/'))
+          add(['manifests', i], 'must be relative to the config file', `remove the leading "/"`);
+        else manifests.push(g);
+      });
+    }
+  }
+
+  let prune = false;
+  if (raw.pools !== undefined) {
+    if (!isObject(raw.pools)) add(['pools'], 'must be a mapping, e.g. pools: {prune: false}');
+    else {
+      checkKeys(raw.pools, [...path, 'pools'], POOLS_KEYS, file, (p) => lineOf(doc, lc, p), issues);
+      if (raw.pools.prune !== undefined) {
+        if (typeof raw.pools.prune !== 'boolean') add(['pools', 'prune'], 'must be true or false');
+        else prune = raw.pools.prune;
+      }
+    }
+  }
+
+  const variables: Record<string, string> = {};
+  if (raw.variables !== undefined) {
+    if (!isObject(raw.variables)) add(['variables'], 'must be a mapping of NAME: value');
+    else {
+      for (const [name, value] of Object.entries(raw.variables)) {
+        if (!VAR_NAME.test(name))
+          add(
+            ['variables', name],
+            `"${name}" is not a placeholder name`,
+            'use upper-case letters, digits and underscores',
+          );
+        else if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+          add(['variables', name], 'must be a single value');
+        } else if (String(value).includes('\n')) add(['variables', name], 'must be a single line');
+        else variables[name] = String(value);
+      }
+    }
+  }
+
+  if (issues.length > start || cluster === undefined || region === undefined || version === undefined)
+    return undefined;
+  const node = linePath.length > 0 ? doc.getIn(linePath, true) : doc.contents;
+  const line = isMap(node) || isSeq(node) ? (lineOf(doc, lc, linePath) ?? 1) : 1;
+  return {
+    cluster,
+    region,
+    karpenter: { version, namespace, chartRepository },
+    manifests,
+    pools: { prune },
+    variables,
+    source: { file, line },
+  };
+}
+
+/** Picks the cluster the run acts on: the `cluster` input, or the only one. */
+export function selectCluster(config: LoadedConfig, name: string | undefined): ClusterConfig {
+  if (name) {
+    const c = config.clusters.find((x) => x.cluster === name);
+    if (!c) {
+      throw new Error(
+        `cluster "${name}" is not in ${config.file}; it lists ${config.clusters.map((x) => x.cluster).join(', ')}`,
+      );
+    }
+    return c;
+  }
+  if (config.clusters.length === 1) return config.clusters[0]!;
+  throw new Error(
+    `${config.file} lists ${config.clusters.length} clusters; set the "cluster" input to one of ${config.clusters.map((x) => x.cluster).join(', ')}`,
+  );
+}
