@@ -1,6 +1,7 @@
 import { buildEksToken } from './adapters/eks-token.ts';
+import { runConvert } from './commands/convert.ts';
 import { defaultCredentials } from './adapters/aws-credentials.ts';
-import { COMMAND_RUNNERS, run } from './main.ts';
+import { cliEnv, COMMAND_RUNNERS, run } from './main.ts';
 import { COMMANDS } from './inputs.ts';
 
 const USAGE = `usage: karpenter-action <command> [flags]
@@ -8,6 +9,8 @@ const USAGE = `usage: karpenter-action <command> [flags]
 commands:
   plan | apply | drift | verify   the action's commands; flags are the action's inputs (--config, --cluster,
                                   --stages, --fingerprint, --aws-region, --kubeconfig, --comment, ...)
+  convert [--config <path>] [--cluster <name>] [--write]
+                                  show (or write) the v1 form of v1beta1 NodePools and EC2NodeClasses
   token --cluster <name> [--region <region>]
                                   print an EKS token as a kubectl ExecCredential (like aws eks get-token)
 `;
@@ -59,13 +62,26 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  if (command === 'convert') {
+    const r = runConvert({
+      config: flags.config ?? '.github/karpenter.yaml',
+      cluster: flags.cluster,
+      workspace: process.cwd(),
+      write: flags.write === 'true',
+    });
+    for (const line of r.report) process.stderr.write(`${line}\n`);
+    if (r.files.size === 0) process.stderr.write('no v1beta1 manifests found\n');
+    if (flags.write !== 'true')
+      for (const [file, text] of r.files) process.stdout.write(`# ${file}\n${text}`);
+    return r.errors > 0 ? 1 : 0;
+  }
   if (!(COMMANDS as readonly string[]).includes(command)) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
   for (const [k, v] of Object.entries(flags)) process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   process.env.INPUT_COMMAND = command;
-  await run(COMMAND_RUNNERS);
+  await run(COMMAND_RUNNERS, cliEnv());
   return process.exitCode === undefined ? 0 : Number(process.exitCode);
 }
 

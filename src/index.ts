@@ -1,3 +1,9 @@
 import { run } from './main.ts';
 
-await run();
+// One bundle serves both entries: the runner starts `node dist/index.js` with no arguments; the CLI
+// (`npx karpenter-action <command> ...`) passes its command line.
+if (process.argv.length > 2 && process.env.KARPENTER_ACTION_FORCE_ACTION !== 'true') {
+  await import('./cli.ts');
+} else {
+  await run();
+}

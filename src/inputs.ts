@@ -20,6 +20,8 @@ export interface Inputs {
   comment: boolean;
   failOnDrift: boolean;
   fingerprint: string | undefined;
+  /** Apply the fresh plan without an approved fingerprint (terminal use and trusted automation only). */
+  autoApprove: boolean;
   planDir: string | undefined;
 }
 
@@ -98,6 +100,7 @@ export function readInputs(get: InputReader): Inputs {
     comment: bool('comment', true),
     failOnDrift: bool('fail-on-drift', true),
     fingerprint,
+    autoApprove: bool('auto-approve', false),
     planDir: text('plan-dir'),
   };
   if (problems.length > 0) {

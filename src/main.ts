@@ -1,9 +1,13 @@
+import { appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
+import { runApply, runPlan } from './commands/plan.ts';
+import type { RunEnv } from './commands/prepare.ts';
 import { describeError, Refusal } from './errors.ts';
 import { readInputs, type Inputs } from './inputs.ts';
 
-/** What each command does once inputs are read; filled in by the plan engine and the stages. */
-export type CommandRunner = (inputs: Inputs) => Promise<void>;
+/** What each command does once inputs are read. */
+export type CommandRunner = (inputs: Inputs, env: RunEnv) => Promise<void>;
 
 const notYet =
   (command: string): CommandRunner =>
@@ -13,11 +17,59 @@ const notYet =
     );
 
 export const COMMAND_RUNNERS: Record<Inputs['command'], CommandRunner> = {
-  plan: notYet('plan'),
-  apply: notYet('apply'),
+  plan: async (inputs, env) => {
+    await runPlan(inputs, env);
+  },
+  apply: async (inputs, env) => {
+    await runApply(inputs, env, { autoApprove: inputs.autoApprove });
+  },
   drift: notYet('drift'),
   verify: notYet('verify'),
 };
+
+/** The runner's environment: outputs, step summary and annotations through @actions/core. */
+export function actionsEnv(): RunEnv {
+  return {
+    workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    tempDir: process.env.RUNNER_TEMP ?? tmpdir(),
+    headSha: process.env.KARPENTER_ACTION_HEAD_SHA ?? process.env.GITHUB_SHA,
+    log: { info: (l) => core.info(l), warn: (l) => core.warning(l), debug: (l) => core.debug(l) },
+    setOutput: (name, value) => core.setOutput(name, value),
+    writeSummary: async (md) => {
+      if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(md, true).write();
+    },
+    annotate: (level, message, where) => {
+      const props = where ? { file: where.file, startLine: where.line } : {};
+      if (level === 'error') core.error(message, props);
+      else core.warning(message, props);
+    },
+  };
+}
+
+/** The terminal's environment: text on stdout, outputs as `name=value` lines on stderr. */
+export function cliEnv(): RunEnv {
+  return {
+    workspace: process.cwd(),
+    tempDir: process.cwd(),
+    log: {
+      info: (l) => process.stderr.write(`${l}\n`),
+      warn: (l) => process.stderr.write(`warning: ${l}\n`),
+      debug: (l) => {
+        if (process.env.KARPENTER_ACTION_DEBUG) process.stderr.write(`debug: ${l}\n`);
+      },
+    },
+    setOutput: (name, value) => {
+      if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `${name}=${value}\n`);
+      else process.stderr.write(`${name}=${value}\n`);
+    },
+    writeSummary: () => Promise.resolve(),
+    annotate: (level, message, where) =>
+      process.stderr.write(
+        `${level}: ${where ? `${where.file}${where.line ? `:${where.line}` : ''}: ` : ''}${message}\n`,
+      ),
+    print: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  };
+}
 
 /**
  * The action's entry: reads every input once into a typed object, runs the command, and is the one
@@ -25,11 +77,12 @@ export const COMMAND_RUNNERS: Record<Inputs['command'], CommandRunner> = {
  */
 export async function run(
   runners: Record<Inputs['command'], CommandRunner> = COMMAND_RUNNERS,
+  env: RunEnv = actionsEnv(),
 ): Promise<void> {
   try {
     const inputs = readInputs((name) => core.getInput(name));
     if (inputs.githubToken) core.setSecret(inputs.githubToken);
-    await runners[inputs.command](inputs);
+    await runners[inputs.command](inputs, env);
   } catch (err) {
     reportFailure(err);
   }
@@ -37,7 +90,6 @@ export async function run(
 
 function reportFailure(err: unknown): void {
   if (err instanceof Refusal) {
-    for (const d of err.details) core.error(d);
     core.setFailed(err.details.length > 0 ? `${err.message}:\n- ${err.details.join('\n- ')}` : err.message);
     return;
   }

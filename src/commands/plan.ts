@@ -1,0 +1,151 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Refusal } from '../errors.ts';
+import type { Inputs, StageName } from '../inputs.ts';
+import { buildFingerprint } from '../plan/fingerprint.ts';
+import {
+  countChanges,
+  hasChanges,
+  PLAN_FORMAT_VERSION,
+  renderSummaryLine,
+  type Plan,
+  type StagePlan,
+} from '../plan/model.ts';
+import { renderJobSummary, renderPlanComment } from '../render/markdown.ts';
+import { renderPlanJson } from '../render/json.ts';
+import { renderPlanText } from '../render/text.ts';
+import { poolsStage, type PoolsContext } from '../stages/pools.ts';
+import type { StageResult } from '../stages/types.ts';
+import { TOOL_VERSION } from '../version.ts';
+import { prepare, type Prepared, type RunEnv } from './prepare.ts';
+
+/** Stages this build can plan; the others are reported as not run. */
+const AVAILABLE: readonly StageName[] = ['pools'];
+
+export interface PlannedRun {
+  prepared: Prepared;
+  plan: Plan;
+  poolsCtx: PoolsContext;
+}
+
+/** Plans every selected stage. Never writes to AWS or Kubernetes. */
+export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun> {
+  const prepared = await prepare(inputs, env);
+  const { cluster } = prepared;
+  const poolsCtx: PoolsContext = {
+    cluster,
+    log: env.log,
+    kube: prepared.kube,
+    manifests: prepared.manifests,
+    offline: prepared.offline,
+  };
+  const stages: StagePlan[] = [];
+  for (const stage of inputs.stages) {
+    if (!AVAILABLE.includes(stage)) {
+      env.log.info(`stage ${stage}: not part of this build; skipped`);
+      continue;
+    }
+    stages.push(await poolsStage.plan(poolsCtx));
+  }
+  const plan: Plan = {
+    formatVersion: PLAN_FORMAT_VERSION,
+    tool: { name: 'karpenter-action', version: TOOL_VERSION },
+    cluster: cluster.cluster,
+    region: prepared.aws.region,
+    karpenterVersion: cluster.karpenter.version,
+    ...(env.headSha ? { headSha: env.headSha } : {}),
+    createdAt: new Date().toISOString(),
+    stages,
+    counts: countChanges(stages),
+    fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, stages),
+  };
+  return { prepared, plan, poolsCtx };
+}
+
+/** Writes the plan file, outputs, annotations and summary; returns the plan file's path. */
+export async function publishPlan(inputs: Inputs, env: RunEnv, plan: Plan): Promise<string> {
+  const dir = resolve(env.workspace, inputs.planDir ?? env.tempDir);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `karpenter-plan-${plan.cluster}.json`);
+  writeFileSync(path, renderPlanJson(plan));
+  writeFileSync(join(dir, `karpenter-plan-${plan.cluster}.md`), renderPlanComment(plan, {}));
+  for (const s of plan.stages) {
+    for (const f of s.findings) {
+      if (f.level === 'info') continue;
+      env.annotate(f.level, `${f.message}${f.fix ? ` (${f.fix})` : ''}`, f.source);
+    }
+  }
+  env.setOutput('has-changes', String(hasChanges(plan.counts)));
+  env.setOutput('fingerprint', plan.fingerprint);
+  env.setOutput('plan-path', path);
+  env.setOutput('summary', renderSummaryLine(plan.counts));
+  if (env.print) env.print(renderPlanText(plan, { color: process.stdout.isTTY === true }));
+  else await env.writeSummary(renderJobSummary(plan));
+  return path;
+}
+
+export async function runPlan(inputs: Inputs, env: RunEnv): Promise<Plan> {
+  const { plan } = await buildPlan(inputs, env);
+  await publishPlan(inputs, env, plan);
+  return plan;
+}
+
+const errorsOf = (plan: Plan) => plan.stages.flatMap((s) => s.findings).filter((f) => f.level === 'error');
+
+/**
+ * Re-plans, refuses when the plan has errors or differs from the approved one, then applies stage by
+ * stage. A failure stops the run; what was applied stays applied and the next run completes the rest.
+ */
+export async function runApply(
+  inputs: Inputs,
+  env: RunEnv,
+  opts: { autoApprove?: boolean; onPrepared?: (p: Prepared) => void } = {},
+): Promise<StageResult[]> {
+  const run = await buildPlan(inputs, env);
+  opts.onPrepared?.(run.prepared);
+  const { plan } = run;
+  await publishPlan(inputs, env, plan);
+  const errors = errorsOf(plan);
+  if (errors.length > 0) {
+    throw new Refusal(
+      `the plan has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was applied`,
+      errors.map(
+        (f) =>
+          `${f.source ? `${f.source.file}:${f.source.line}: ` : ''}${f.message}${f.fix ? ` (${f.fix})` : ''}`,
+      ),
+    );
+  }
+  if (inputs.fingerprint === undefined && !opts.autoApprove) {
+    throw new Refusal(`apply needs the approved plan's fingerprint; this plan's is ${plan.fingerprint}`, [
+      'pass it as the "fingerprint" input (or --fingerprint) after reviewing the plan',
+    ]);
+  }
+  if (inputs.fingerprint !== undefined && inputs.fingerprint !== plan.fingerprint) {
+    throw new Refusal(
+      `plan is stale: the approved plan was ${inputs.fingerprint}, but the cluster and repository now plan ${plan.fingerprint}`,
+      [
+        'something changed since the plan was approved (the repository, or the cluster); review the new plan and approve it',
+      ],
+    );
+  }
+  if (!hasChanges(plan.counts)) {
+    env.log.info('no changes to apply');
+    return [];
+  }
+  const results: StageResult[] = [];
+  for (const stagePlan of plan.stages) {
+    if (stagePlan.stage !== 'pools') continue;
+    const r = await poolsStage.apply(run.poolsCtx, stagePlan);
+    results.push(r);
+    for (const c of r.changes)
+      env.log.info(`${c.outcome}: ${c.action} ${c.ref}${c.message ? ` (${c.message})` : ''}`);
+    if (!r.ok) {
+      const failed = r.changes.filter((c) => c.outcome === 'failed');
+      throw new Refusal(
+        `apply of stage ${r.stage} failed; run apply again after fixing the cause (applied changes are kept)`,
+        failed.map((c) => `${c.ref}: ${c.message ?? 'failed'}`),
+      );
+    }
+  }
+  return results;
+}

@@ -1,0 +1,115 @@
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import { loadConfig, selectCluster, type ClusterConfig, type LoadedConfig } from '../config/load.ts';
+import { loadManifests, substitutePlaceholders, type ManifestObject } from '../config/manifests.ts';
+import { renderIssue, type ConfigIssue } from '../config/issues.ts';
+import { buildAwsClients, readAccountId, readAl2023AliasVersion, type AwsClients } from '../adapters/aws.ts';
+import { buildEksKubeConfig, loadKubeConfigFile, readEksCluster } from '../adapters/kube-connect.ts';
+import { KubeHttp } from '../adapters/kube-http.ts';
+import { KubeClient, type KubePort } from '../adapters/kube.ts';
+import { Refusal } from '../errors.ts';
+import type { Inputs } from '../inputs.ts';
+import type { Finding } from '../plan/model.ts';
+import type { Logger } from '../stages/types.ts';
+import { validateManifestsOffline } from './offline-validation.ts';
+
+/** The side effects a command has besides AWS and Kubernetes: outputs, summary, annotations, files. */
+export interface RunEnv {
+  workspace: string;
+  log: Logger;
+  setOutput(name: string, value: string): void;
+  writeSummary(markdown: string): Promise<void>;
+  annotate(level: 'error' | 'warning', message: string, where?: { file: string; line?: number }): void;
+  /** Where the plan file goes when the plan-dir input is empty. */
+  tempDir: string;
+  /** Head commit of the pull request or push, when known. */
+  headSha?: string;
+  /** Plain text to the terminal (the CLI) instead of the job summary. */
+  print?(text: string): void;
+}
+
+/** Everything a run needs, read and validated before any stage plans. */
+export interface Prepared {
+  config: LoadedConfig;
+  cluster: ClusterConfig;
+  manifests: ManifestObject[];
+  aws: AwsClients;
+  kube: KubePort;
+  offline: { findings: Finding[]; notes: string[] };
+}
+
+function refuseIssues(env: RunEnv, what: string, issues: ConfigIssue[]): never {
+  for (const i of issues)
+    env.annotate('error', `${i.field ? `${i.field}: ` : ''}${i.message}${i.fix ? ` (${i.fix})` : ''}`, {
+      file: i.file,
+      line: i.line,
+    });
+  throw new Refusal(
+    `${what}: ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was changed`,
+    issues.map(renderIssue),
+  );
+}
+
+/**
+ * Loads the config and manifests (all offline problems reported at once, before any AWS or Kubernetes
+ * call), then connects to AWS and the cluster and fills the placeholders that need AWS.
+ */
+export async function prepare(inputs: Inputs, env: RunEnv): Promise<Prepared> {
+  const loaded = loadConfig(inputs.config, env.workspace);
+  if (!loaded.config) refuseIssues(env, `invalid config ${inputs.config}`, loaded.issues);
+  const config = loaded.config;
+  let cluster: ClusterConfig;
+  try {
+    cluster = selectCluster(config, inputs.cluster);
+  } catch (e) {
+    throw new Refusal((e as Error).message);
+  }
+  const m = loadManifests(config, cluster, env.workspace);
+  if (m.issues.length > 0) refuseIssues(env, `invalid manifests for ${cluster.cluster}`, m.issues);
+
+  const region = inputs.awsRegion ?? cluster.region;
+  const values: Record<string, string> = {
+    CLUSTER_NAME: cluster.cluster,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    KARPENTER_VERSION: cluster.karpenter.version,
+    KARPENTER_NAMESPACE: cluster.karpenter.namespace,
+    ...cluster.variables,
+  };
+  const known = m.objects.map((o) => ({ ...o, obj: substitutePlaceholders(o.obj, values) }));
+  const offline = await validateManifestsOffline(config, cluster, known, env.log);
+  if (offline.issues.length > 0)
+    refuseIssues(env, `invalid manifests for ${cluster.cluster}`, offline.issues);
+
+  // Offline checks are done; from here on the run talks to AWS and the cluster.
+  const aws = buildAwsClients(region);
+  const uses = (n: string) => m.placeholders.has(n);
+  if (uses('AWS_ACCOUNT_ID') || uses('AWS_PARTITION')) {
+    const who = await readAccountId(aws);
+    values.AWS_ACCOUNT_ID = who.account;
+    values.AWS_PARTITION = who.partition;
+  }
+  let k8sVersion: string | undefined;
+  if (uses('K8S_VERSION') || uses('ALIAS_VERSION')) {
+    k8sVersion = (await aws.eks.send(new DescribeClusterCommand({ name: cluster.cluster }))).cluster?.version;
+    if (k8sVersion) values.K8S_VERSION = k8sVersion;
+  }
+  if (uses('ALIAS_VERSION') && k8sVersion)
+    values.ALIAS_VERSION = await readAl2023AliasVersion(aws, k8sVersion);
+  const manifests = known.map((o) => ({ ...o, obj: substitutePlaceholders(o.obj, values) }));
+
+  const kc = inputs.kubeconfig
+    ? loadKubeConfigFile(inputs.kubeconfig)
+    : buildEksKubeConfig(await readEksCluster(aws.eks, cluster.cluster), region, aws.credentials);
+  const kube = new KubeClient(new KubeHttp(kc));
+  env.log.info(
+    `cluster ${cluster.cluster} (${region}), Karpenter ${cluster.karpenter.version}, ${manifests.length} manifest objects`,
+  );
+  return {
+    config,
+    cluster,
+    manifests,
+    aws,
+    kube,
+    offline: { findings: offline.findings, notes: offline.notes },
+  };
+}
