@@ -9,7 +9,13 @@ import {
   DescribeClusterCommand,
 } from '@aws-sdk/client-eks';
 import { CoreV1Api, AppsV1Api } from '@kubernetes/client-node';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sandboxDown, sandboxUp } from './lib/lifecycle.ts';
+import { runAction } from './lib/action-run.ts';
+import { installKarpenterCrds } from './lib/crds.ts';
+import { ROOT } from './lib/paths.ts';
 import { buildEksKubeConfig, readEksCluster } from '../src/adapters/kube-connect.ts';
 import { defaultCredentials } from '../src/adapters/aws-credentials.ts';
 
@@ -26,6 +32,7 @@ Object.assign(process.env, {
   AWS_REGION: state.region,
 });
 const name = state.defaultCluster.name;
+const release = state.karpenter[state.karpenterTarget]!;
 const eks = new EKSClient({});
 const cluster = (await eks.send(new DescribeClusterCommand({ name }))).cluster!;
 say();
@@ -68,6 +75,66 @@ for (const d of (await apps.listNamespacedDeployment({ namespace: 'kube-system' 
 }
 const awsAuth = await core.readNamespacedConfigMap({ name: 'aws-auth', namespace: 'kube-system' });
 say(`  aws-auth mapRoles:\n${(awsAuth.data?.mapRoles ?? '').replace(/^/gm, '    ')}`);
+
+// The walk-through: plan -> apply -> plan against the sandbox cluster, through the bundled action.
+// The install stage is not part of this build yet, so the demo installs Karpenter's CRDs itself.
+section('Karpenter CRDs (the install stage will do this)');
+await installKarpenterCrds(state, state.defaultCluster, state.karpenterTarget);
+say(`  installed the CRDs of Karpenter ${state.karpenterTarget} from the module proxy copy`);
+
+const ws = mkdtempSync(join(tmpdir(), 'karpenter-action-demo-'));
+cpSync(join(ROOT, 'examples', 'basic'), ws, { recursive: true });
+const cfgPath = join(ws, '.github', 'karpenter.yaml');
+writeFileSync(
+  cfgPath,
+  readFileSync(cfgPath, 'utf8')
+    .replace('cluster: weasel-eks', `cluster: ${name}`)
+    .replace(
+      '  namespace: kube-system',
+      `  namespace: kube-system\n  chartRepository: ${join(release.chartDir, '..')}`,
+    ),
+);
+const action = async (inputs: Record<string, string>) => {
+  const r = await runAction({
+    inputs: { config: '.github/karpenter.yaml', stages: 'pools', ...inputs },
+    env: {
+      PATH: `${state.binDir}:${process.env.PATH ?? ''}`,
+      AWS_ENDPOINT_URL: state.motoUrl,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: state.region,
+    },
+    workspace: ws,
+  });
+  const comment = readdirSync(r.runnerTemp).find((f) => f.endsWith('.md'));
+  return {
+    ...r,
+    comment: comment ? readFileSync(join(r.runnerTemp, comment), 'utf8') : '',
+    log: `${r.stdout}${r.stderr}`,
+  };
+};
+
+section('plan (as on a pull request)');
+const p1 = await action({ command: 'plan' });
+say(p1.comment);
+say(`  outputs: has-changes=${p1.outputs['has-changes']} summary=${p1.outputs.summary}`);
+
+section('apply (after approval, with the approved fingerprint)');
+const a = await action({ command: 'apply', fingerprint: p1.outputs.fingerprint ?? '' });
+say(
+  a.log
+    .trim()
+    .split('\n')
+    .filter((l) => /^(done|created|updated|deleted)/.test(l) || l.startsWith('::error'))
+    .map((l) => `  ${l}`)
+    .join('\n'),
+);
+
+section('plan again (the scheduled drift check sees this)');
+const p2 = await action({ command: 'plan' });
+say(`  outputs: has-changes=${p2.outputs['has-changes']} summary=${p2.outputs.summary}`);
+rmSync(ws, { recursive: true, force: true });
+
 say();
 if (started && !process.argv.includes('--keep')) {
   await sandboxDown();
@@ -76,6 +143,11 @@ if (started && !process.argv.includes('--keep')) {
   );
 } else {
   say(
-    'The sandbox is running: source .sandbox/env && kubectl get nodes; stop it with npm run sandbox -- down.',
+    'The sandbox is running: source .sandbox/env && kubectl get nodepools; stop it with npm run sandbox -- down.',
   );
+}
+
+function section(title: string): void {
+  say();
+  say(`== ${title}`);
 }

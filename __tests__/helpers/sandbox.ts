@@ -85,3 +85,9 @@ export function adminKube(cluster: ClusterInfo, s: SandboxState = sandbox()): Ku
     cluster.name,
   );
 }
+
+/** Installs a Karpenter release's CRDs (standing in for the install stage) and waits until Established. */
+export async function installKarpenterCrds(cluster: ClusterInfo, version = '1.14.1'): Promise<void> {
+  const { installKarpenterCrds: install } = await import('../../sandbox/lib/crds.ts');
+  await install(sandbox(), cluster, version);
+}

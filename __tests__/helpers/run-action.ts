@@ -1,0 +1,1 @@
+export { parseOutputs, runAction, type ActionRun } from '../../sandbox/lib/action-run.ts';
