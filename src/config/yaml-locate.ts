@@ -1,38 +1,36 @@
-import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
 
 /**
- * Maps a path inside a parsed YAML document to a 1-based line, falling back to the nearest parent
- * that exists, so every message about a value can name the line a person should look at.
+ * Maps a path inside a parsed YAML document to the 1-based line of its key (or list item), falling
+ * back to the nearest parent that exists, so every message about a value can name the line a person
+ * should look at.
  */
 export function lineOf(
   doc: Document,
   lc: LineCounter,
   path: readonly (string | number)[],
 ): number | undefined {
+  const at = (node: unknown): number | undefined => {
+    const start = isNode(node) ? node.range?.[0] : undefined;
+    return start === undefined ? undefined : lc.linePos(start).line;
+  };
   let node: unknown = doc.contents;
-  let best = lineOfNode(node as Node | null, lc);
+  let best = at(node);
   for (const key of path) {
-    let next: unknown;
+    if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
       if (!pair) break;
-      const keyLine = isScalar(pair.key) ? lineOfNode(pair.key, lc) : undefined;
-      next = pair.value;
-      best = lineOfNode(next as Node | null, lc) ?? keyLine ?? best;
-      if (keyLine !== undefined && (isMap(next) || isSeq(next))) best = keyLine;
+      best = at(pair.key) ?? at(pair.value) ?? best;
+      node = pair.value;
     } else if (isSeq(node) && typeof key === 'number') {
-      next = node.items[key];
-      if (next === undefined) break;
-      best = lineOfNode(next as Node, lc) ?? best;
+      const item: unknown = node.items[key];
+      if (item === undefined) break;
+      best = at(item) ?? best;
+      node = item;
     } else {
       break;
     }
-    node = next;
   }
   return best;
-}
-
-function lineOfNode(node: Node | null | undefined, lc: LineCounter): number | undefined {
-  const start = node?.range?.[0];
-  return start === undefined ? undefined : lc.linePos(start).line;
 }

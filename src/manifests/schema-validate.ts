@@ -1,4 +1,5 @@
-import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { lineOf } from '../config/yaml-locate.ts';
 import { convertRe2Pattern } from './schema-re2.ts';
 
 /** The subset of OpenAPI v3 (as restricted by Kubernetes structural schemas) that CRDs use. */
@@ -135,31 +136,7 @@ export function validateAgainstCrd(obj: unknown, crd: CrdLike, locate?: Locate):
  * nearest parent that exists, so a schema issue about a missing field still names a useful line.
  */
 export function buildYamlLocator(doc: Document, lineCounter: LineCounter): Locate {
-  const lineOf = (node: unknown): number | undefined => {
-    const start = isNode(node) ? node.range?.[0] : undefined;
-    return start === undefined ? undefined : lineCounter.linePos(start).line;
-  };
-  return (path) => {
-    let node: unknown = doc.contents;
-    let best = lineOf(node);
-    for (const key of path) {
-      if (isAlias(node)) node = node.resolve(doc);
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-        if (!pair) break;
-        best = lineOf(pair.key) ?? lineOf(pair.value) ?? best;
-        node = pair.value;
-      } else if (isSeq(node) && typeof key === 'number') {
-        const item: unknown = node.items[key];
-        if (item === undefined) break;
-        best = lineOf(item) ?? best;
-        node = item;
-      } else {
-        break;
-      }
-    }
-    return best;
-  };
+  return (path) => lineOf(doc, lineCounter, path);
 }
 
 type Report = (path: Path, message: string) => void;
