@@ -107,3 +107,38 @@ test('a CEL rule only the API server checks blocks apply: nothing is written', a
     admin.request('GET', '/apis/karpenter.k8s.aws/v1/ec2nodeclasses/broken'),
   ).rejects.toMatchObject({ code: 404 });
 });
+
+test('a v1beta1 manifest is explained with its v1 form in the plan, and apply refuses', async () => {
+  const ws = mkdtempSync(join(tmpdir(), 'ka-v1beta1-'));
+  cpSync(
+    join(import.meta.dirname, '..', 'fixtures', 'v1beta1', 'getting-started-0.37.yaml'),
+    join(ws, 'karpenter.yaml.d'),
+    {},
+  );
+  mkdirSync(join(ws, 'karpenter'));
+  cpSync(join(ws, 'karpenter.yaml.d'), join(ws, 'karpenter', 'default.yaml'));
+  writeFileSync(
+    join(ws, 'karpenter.yaml'),
+    `cluster: ${cluster.name}\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n  chartRepository: ${join(sandbox().karpenter['1.14.1']!.chartDir, '..')}\nmanifests:\n  - karpenter/*.yaml\n`,
+  );
+  const plan = await runAction({
+    inputs: { command: 'plan', stages: 'pools', config: 'karpenter.yaml' },
+    env: env(),
+    workspace: ws,
+  });
+  expect(plan.code).toBe(0);
+  expect(plan.summary).toContain('karpenter.sh/v1beta1, which Karpenter 1.14.1 does not serve');
+  expect(plan.summary).toContain('WhenEmptyOrUnderutilized');
+  expect(plan.summary).toContain('apiVersion: karpenter.sh/v1');
+  const r = await runAction({
+    inputs: { command: 'apply', 'auto-approve': 'true', stages: 'pools', config: 'karpenter.yaml' },
+    env: env(),
+    workspace: ws,
+  });
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('nothing was applied');
+  const admin = new KubeHttp(adminKube(cluster));
+  await expect(admin.request('GET', '/apis/karpenter.sh/v1/nodepools/default')).rejects.toMatchObject({
+    code: 404,
+  });
+});
