@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { runApply, runPlan } from './commands/plan.ts';
@@ -27,12 +27,30 @@ export const COMMAND_RUNNERS: Record<Inputs['command'], CommandRunner> = {
   verify: notYet('verify'),
 };
 
+/**
+ * The commit a plan is for: on a pull request the PR's head (GITHUB_SHA is then a merge commit that
+ * nobody reviews), otherwise the pushed or scheduled commit.
+ */
+export function readHeadSha(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.GITHUB_EVENT_PATH) {
+    try {
+      const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as {
+        pull_request?: { head?: { sha?: string } };
+      };
+      if (event.pull_request?.head?.sha) return event.pull_request.head.sha;
+    } catch {
+      // no readable event: fall back to GITHUB_SHA
+    }
+  }
+  return env.GITHUB_SHA;
+}
+
 /** The runner's environment: outputs, step summary and annotations through @actions/core. */
 export function actionsEnv(): RunEnv {
   return {
     workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     tempDir: process.env.RUNNER_TEMP ?? tmpdir(),
-    headSha: process.env.KARPENTER_ACTION_HEAD_SHA ?? process.env.GITHUB_SHA,
+    headSha: readHeadSha(),
     log: { info: (l) => core.info(l), warn: (l) => core.warning(l), debug: (l) => core.debug(l) },
     setOutput: (name, value) => core.setOutput(name, value),
     writeSummary: async (md) => {
