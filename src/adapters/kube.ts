@@ -32,6 +32,13 @@ export interface KubePort {
   get(res: KubeResource, name: string, namespace?: string): Promise<KubeObject | undefined>;
   /** Server-side apply with the action's field manager, taking over conflicting fields (force). */
   apply(res: KubeResource, obj: KubeObject, opts: { dryRun: boolean }): Promise<KubeObject>;
+  /** Creates the object; a 409 AlreadyExists comes back as KubeApiError. */
+  create(res: KubeResource, obj: KubeObject): Promise<KubeObject>;
+  /**
+   * Replaces the object only if it is still at obj.metadata.resourceVersion: a concurrent writer makes
+   * this fail with 409 Conflict instead of being overwritten.
+   */
+  replace(res: KubeResource, obj: KubeObject): Promise<KubeObject>;
   /** Deletes only the object with this uid, so a recreated object of the same name is never removed. */
   delete(
     res: KubeResource,
@@ -116,6 +123,29 @@ export class KubeClient implements KubePort {
             dryRun: opts.dryRun ? 'All' : undefined,
           },
           contentType: 'application/apply-patch+yaml',
+          body: obj,
+        }),
+      isTransientKubeError,
+    );
+  }
+
+  create(res: KubeResource, obj: KubeObject): Promise<KubeObject> {
+    return withRetry(
+      () =>
+        this.http.request<KubeObject>('POST', resourcePath(res, obj.metadata?.namespace), {
+          query: { fieldManager: FIELD_MANAGER },
+          body: obj,
+        }),
+      isTransientKubeError,
+    );
+  }
+
+  replace(res: KubeResource, obj: KubeObject): Promise<KubeObject> {
+    if (!obj.metadata?.resourceVersion) throw new Error('replace needs metadata.resourceVersion');
+    return withRetry(
+      () =>
+        this.http.request<KubeObject>('PUT', resourcePath(res, obj.metadata?.namespace, obj.metadata?.name), {
+          query: { fieldManager: FIELD_MANAGER },
           body: obj,
         }),
       isTransientKubeError,
