@@ -1,5 +1,6 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialsLike } from './eks-token.ts';
@@ -14,6 +15,7 @@ export interface AwsClients {
   ec2: EC2Client;
   ssm: SSMClient;
   sts: STSClient;
+  iam: IAMClient;
   credentials: () => Promise<AwsCredentialsLike>;
   /** Calls sent, by `Service.Operation`; the benchmark reports them. */
   calls: Record<string, number>;
@@ -56,6 +58,7 @@ export function buildAwsClients(region: string, credentials?: () => Promise<AwsC
     ec2: countCalls(new EC2Client(cfg), 'EC2', calls),
     ssm: countCalls(new SSMClient(cfg), 'SSM', calls),
     sts,
+    iam: countCalls(new IAMClient(cfg), 'IAM', calls),
     credentials: creds,
     calls,
   };
