@@ -1,6 +1,8 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialsLike } from './eks-token.ts';
@@ -16,6 +18,8 @@ export interface AwsClients {
   ssm: SSMClient;
   sts: STSClient;
   iam: IAMClient;
+  sqs: SQSClient;
+  events: EventBridgeClient;
   credentials: () => Promise<AwsCredentialsLike>;
   /** Calls sent, by `Service.Operation`; the benchmark reports them. */
   calls: Record<string, number>;
@@ -59,6 +63,8 @@ export function buildAwsClients(region: string, credentials?: () => Promise<AwsC
     ssm: countCalls(new SSMClient(cfg), 'SSM', calls),
     sts,
     iam: countCalls(new IAMClient(cfg), 'IAM', calls),
+    sqs: countCalls(new SQSClient(cfg), 'SQS', calls),
+    events: countCalls(new EventBridgeClient(cfg), 'EventBridge', calls),
     credentials: creds,
     calls,
   };

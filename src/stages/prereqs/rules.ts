@@ -1,0 +1,137 @@
+import {
+  DescribeRuleCommand,
+  ListTagsForResourceCommand,
+  ListTargetsByRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  ResourceNotFoundException,
+  TagResourceCommand,
+  type EventBridgeClient,
+} from '@aws-sdk/client-eventbridge';
+import { diffFields } from '../../plan/field-diff.ts';
+import type { Change } from '../../plan/model.ts';
+import type { AppliedChange } from '../types.ts';
+
+/** The target id the official template gives every interruption rule. */
+export const RULE_TARGET_ID = 'KarpenterInterruptionQueueTarget';
+
+export interface RuleSpec {
+  name: string;
+  description: string;
+  eventPattern: Record<string, unknown>;
+}
+
+interface RuleState {
+  eventPattern: unknown;
+  state: string;
+  targetArn: string | undefined;
+}
+
+const ruleRef = (name: string) => `aws:events:rule/${name}`;
+
+/**
+ * Plans the interruption rules of the target version, each sending its events to the queue. Patterns
+ * are compared parsed, so formatting differences are not changes; a deleted rule, an edited pattern, a
+ * disabled rule or a removed target each show up as that change.
+ */
+export async function planRules(
+  events: EventBridgeClient,
+  rules: readonly RuleSpec[],
+  queueArn: string,
+): Promise<Change[]> {
+  const changes: Change[] = [];
+  for (const r of rules) {
+    const after: RuleState = { eventPattern: r.eventPattern, state: 'ENABLED', targetArn: queueArn };
+    let before: RuleState;
+    try {
+      const d = await events.send(new DescribeRuleCommand({ Name: r.name }));
+      const targets = await events.send(new ListTargetsByRuleCommand({ Rule: r.name }));
+      before = {
+        eventPattern: d.EventPattern ? (JSON.parse(d.EventPattern) as unknown) : undefined,
+        state: d.State ?? 'ENABLED',
+        targetArn: targets.Targets?.find((t) => t.Id === RULE_TARGET_ID)?.Arn,
+      };
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundException)) throw e;
+      changes.push({
+        ref: ruleRef(r.name),
+        stage: 'prereqs',
+        kind: 'EventBridge rule',
+        name: r.name,
+        action: 'create',
+        after,
+        fieldChanges: [],
+        reason: r.description,
+      });
+      continue;
+    }
+    const fieldChanges = diffFields(before, after);
+    changes.push(
+      fieldChanges.length === 0
+        ? {
+            ref: ruleRef(r.name),
+            stage: 'prereqs',
+            kind: 'EventBridge rule',
+            name: r.name,
+            action: 'no-op',
+            fieldChanges: [],
+            reason: 'matches',
+          }
+        : {
+            ref: ruleRef(r.name),
+            stage: 'prereqs',
+            kind: 'EventBridge rule',
+            name: r.name,
+            action: 'update',
+            before,
+            after,
+            fieldChanges,
+            reason: "the rule differs from the version's template",
+          },
+    );
+  }
+  return changes;
+}
+
+/** PutRule and PutTargets are idempotent upserts, so a repeated or resumed apply converges. */
+export async function applyRule(
+  events: EventBridgeClient,
+  spec: RuleSpec,
+  queueArn: string,
+  tags: Record<string, string>,
+  change: Change,
+): Promise<AppliedChange> {
+  if (change.action === 'no-op') return { ref: change.ref, action: change.action, outcome: 'skipped' };
+  const rule = await events.send(
+    new PutRuleCommand({
+      Name: spec.name,
+      Description: spec.description,
+      EventPattern: JSON.stringify(spec.eventPattern),
+      State: 'ENABLED',
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+  if (rule.RuleArn && change.action === 'update') {
+    const have = await events.send(new ListTagsForResourceCommand({ ResourceARN: rule.RuleArn }));
+    const missing = Object.entries(tags).filter(
+      ([k, v]) => !have.Tags?.some((t) => t.Key === k && t.Value === v),
+    );
+    if (missing.length > 0) {
+      await events.send(
+        new TagResourceCommand({
+          ResourceARN: rule.RuleArn,
+          Tags: missing.map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+    }
+  }
+  const put = await events.send(
+    new PutTargetsCommand({ Rule: spec.name, Targets: [{ Id: RULE_TARGET_ID, Arn: queueArn }] }),
+  );
+  if ((put.FailedEntryCount ?? 0) > 0) {
+    throw new Error(
+      `PutTargets for ${spec.name} failed: ${put.FailedEntries?.map((f) => f.ErrorMessage).join('; ')}`,
+    );
+  }
+  return { ref: change.ref, action: change.action, outcome: 'done' };
+}
