@@ -19,10 +19,28 @@ export interface ClusterConfig {
   /** Globs relative to the config file's directory. */
   manifests: string[];
   pools: { prune: boolean };
+  prereqs: PrereqsConfig;
   /** Extra `${NAME}` placeholders for manifests. */
   variables: Record<string, string>;
   /** Where this cluster's entry is, for messages. */
   source: { file: string; line: number };
+}
+
+/** The prereqs stage's choices; every name defaults to what Karpenter's getting-started guide uses. */
+export interface PrereqsConfig {
+  /** How the controller gets AWS credentials: EKS Pod Identity (default) or IRSA. */
+  identity: 'pod-identity' | 'irsa';
+  nodeRoleName: string;
+  controllerRoleName: string;
+  /** The SQS queue's name (not its ARN): Karpenter's `settings.interruptionQueue`. */
+  interruptionQueue: string;
+  nodeAccess: 'auto' | 'access-entry' | 'aws-auth';
+  /** Create the EC2 Spot service-linked role: when a NodePool may use spot (auto), always, or never. */
+  spotRole: 'auto' | 'always' | 'never';
+  /** Take over existing IAM roles, policies and queues of these names that the action did not create. */
+  adopt: boolean;
+  /** Extra tags on every AWS resource the action creates. */
+  tags: Record<string, string>;
 }
 
 export interface LoadedConfig {
@@ -33,7 +51,27 @@ export interface LoadedConfig {
   clusters: ClusterConfig[];
 }
 
-const CLUSTER_KEYS = ['cluster', 'region', 'karpenter', 'manifests', 'pools', 'variables'] as const;
+const CLUSTER_KEYS = [
+  'cluster',
+  'region',
+  'karpenter',
+  'manifests',
+  'pools',
+  'prereqs',
+  'variables',
+] as const;
+const PREREQS_KEYS = [
+  'identity',
+  'nodeRoleName',
+  'controllerRoleName',
+  'interruptionQueue',
+  'nodeAccess',
+  'spotRole',
+  'adopt',
+  'tags',
+] as const;
+const IAM_NAME = /^[\w+=,.@-]{1,64}$/;
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const KARPENTER_KEYS = ['version', 'namespace', 'chartRepository'] as const;
 const POOLS_KEYS = ['prune'] as const;
 const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
@@ -317,6 +355,16 @@ function validateCluster(
     }
   }
 
+  const prereqs = validatePrereqs(
+    raw.prereqs,
+    cluster ?? '',
+    path,
+    add,
+    (p) => lineOf(doc, lc, p),
+    file,
+    issues,
+  );
+
   const variables: Record<string, string> = {};
   if (raw.variables !== undefined) {
     if (!isObject(raw.variables)) add(['variables'], 'must be a mapping of NAME: value');
@@ -346,9 +394,94 @@ function validateCluster(
     karpenter: { version, namespace, chartRepository },
     manifests,
     pools: { prune },
+    prereqs,
     variables,
     source: { file, line },
   };
+}
+
+function validatePrereqs(
+  raw: unknown,
+  cluster: string,
+  path: Path,
+  add: (p: Path, message: string, fix?: string) => void,
+  at: (p: Path) => number | undefined,
+  file: string,
+  issues: ConfigIssue[],
+): PrereqsConfig {
+  const out: PrereqsConfig = {
+    identity: 'pod-identity',
+    nodeRoleName: `KarpenterNodeRole-${cluster}`,
+    controllerRoleName: `${cluster}-karpenter`,
+    interruptionQueue: cluster,
+    nodeAccess: 'auto',
+    spotRole: 'auto',
+    adopt: false,
+    tags: {},
+  };
+  if (raw === undefined) return out;
+  if (!isObject(raw)) {
+    add(['prereqs'], 'must be a mapping');
+    return out;
+  }
+  checkKeys(raw, [...path, 'prereqs'], PREREQS_KEYS, file, at, issues);
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+    const v = raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      add(['prereqs', key], `is ${JSON.stringify(v)}`, `use one of ${allowed.join(', ')}`);
+      return undefined;
+    }
+    return v as T;
+  };
+  out.identity = oneOf('identity', ['pod-identity', 'irsa'] as const) ?? out.identity;
+  out.nodeAccess = oneOf('nodeAccess', ['auto', 'access-entry', 'aws-auth'] as const) ?? out.nodeAccess;
+  out.spotRole = oneOf('spotRole', ['auto', 'always', 'never'] as const) ?? out.spotRole;
+  for (const key of ['nodeRoleName', 'controllerRoleName'] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !IAM_NAME.test(v))
+      add(
+        ['prereqs', key],
+        `${JSON.stringify(v)} is not an IAM role name`,
+        'use at most 64 letters, digits and +=,.@_-',
+      );
+    else out[key] = v;
+  }
+  if (raw.interruptionQueue !== undefined) {
+    const v =
+      typeof raw.interruptionQueue === 'string'
+        ? raw.interruptionQueue
+        : JSON.stringify(raw.interruptionQueue);
+    if (v.startsWith('arn:')) {
+      add(
+        ['prereqs', 'interruptionQueue'],
+        'is an ARN; Karpenter takes the queue name',
+        `write ${v.split(':').pop() ?? v}`,
+      );
+    } else if (v.startsWith('https://')) {
+      add(
+        ['prereqs', 'interruptionQueue'],
+        'is a queue URL; Karpenter takes the queue name',
+        `write ${v.split('/').pop() ?? v}`,
+      );
+    } else if (!QUEUE_NAME.test(v)) {
+      add(
+        ['prereqs', 'interruptionQueue'],
+        `"${v}" is not an SQS queue name`,
+        'use up to 80 letters, digits, hyphens and underscores',
+      );
+    } else out.interruptionQueue = v;
+  }
+  if (raw.adopt !== undefined) {
+    if (typeof raw.adopt !== 'boolean') add(['prereqs', 'adopt'], 'must be true or false');
+    else out.adopt = raw.adopt;
+  }
+  if (raw.tags !== undefined) {
+    if (!isObject(raw.tags)) add(['prereqs', 'tags'], 'must be a mapping of tag keys to values');
+    else for (const [k, v] of Object.entries(raw.tags)) out.tags[k] = String(v);
+  }
+  return out;
 }
 
 /** Picks the cluster the run acts on: the `cluster` input, or the only one. */
