@@ -1,5 +1,4 @@
 import type { ManifestObject } from '../config/manifests.ts';
-import { POOL_KINDS } from '../config/manifests.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
 import { FIELD_MANAGER, type KubeObject, type KubePort, type KubeResource } from '../adapters/kube.ts';
 import { diffFields } from '../plan/field-diff.ts';
@@ -342,4 +341,3 @@ function order(c: Change): number {
   return c.action === 'delete' ? 10 + (1 - classFirst) : classFirst;
 }
 
-export { POOL_KINDS };
