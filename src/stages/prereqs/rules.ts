@@ -12,8 +12,10 @@ import { diffFields } from '../../plan/field-diff.ts';
 import type { Change } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
 
+import { INTERRUPTION_RULE_TARGET_ID } from '../../versions/index.ts';
+
 /** The target id the official template gives every interruption rule. */
-export const RULE_TARGET_ID = 'KarpenterInterruptionQueueTarget';
+export const RULE_TARGET_ID = INTERRUPTION_RULE_TARGET_ID;
 
 export interface RuleSpec {
   name: string;
