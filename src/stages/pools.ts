@@ -340,4 +340,3 @@ function order(c: Change): number {
   const classFirst = c.kind === 'EC2NodeClass' ? 0 : 1;
   return c.action === 'delete' ? 10 + (1 - classFirst) : classFirst;
 }
-
