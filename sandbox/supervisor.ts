@@ -20,7 +20,7 @@ import { ROOT, statePath } from './lib/paths.ts';
 import { freePort, startProcess, stopProcess, waitFor, type Managed } from './lib/proc.ts';
 import { seedCluster, type SeededCluster } from './lib/seed.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from './lib/aws.ts';
-import { writeEnvFiles, type SandboxState, type ClusterInfo } from './lib/state.ts';
+import { writeEnvFiles, type SandboxState, type ClusterInfo, type NewClusterOptions } from './lib/state.ts';
 
 const log = (line: string): void => {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -189,15 +189,7 @@ async function main(): Promise<void> {
   };
 
   const clusters = new Map<string, ClusterInfo & { apiserver: ApiServer }>();
-  const createCluster = async (req: {
-    name?: string;
-    authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
-    kubernetesVersion?: string;
-    autoMode?: boolean;
-    accountId?: string;
-    region?: string;
-    withClusterAutoscaler?: boolean;
-  }): Promise<ClusterInfo> => {
+  const createCluster = async (req: NewClusterOptions): Promise<ClusterInfo> => {
     const name = req.name ?? `test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     if (clusters.has(name)) throw new HttpError(409, `cluster ${name} exists`);
     const t0 = Date.now();

@@ -9,11 +9,11 @@ import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { runAction } from '../helpers/run-action.ts';
 import {
   adminKube,
-  awsEnv,
+  actionEnv,
   deleteCluster,
   installKarpenterCrds,
   newCluster,
-  sandbox,
+  localChartRepository,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
 
@@ -28,7 +28,10 @@ afterAll(async () => {
   await deleteCluster(cluster.name);
 });
 
-const env = () => ({ ...awsEnv(), PATH: `${sandbox().binDir}:${process.env.PATH ?? ''}` });
+const env = () => actionEnv();
+/** The config of a one-cluster repository whose manifests are karpenter/*.yaml. */
+const repoConfig = () =>
+  `cluster: ${cluster.name}\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n  chartRepository: ${localChartRepository()}\nmanifests:\n  - karpenter/*.yaml\n`;
 
 test.each(readdirSync(BAD).sort())('%s fails with its message and never reaches AWS', async (name) => {
   const ws = mkdtempSync(join(tmpdir(), 'ka-bad-'));
@@ -51,10 +54,7 @@ test.each(readdirSync(BAD).sort())('%s fails with its message and never reaches 
 function repo(nodeClassSpec: string): string {
   const ws = mkdtempSync(join(tmpdir(), 'ka-mixed-'));
   mkdirSync(join(ws, 'karpenter'));
-  writeFileSync(
-    join(ws, 'karpenter.yaml'),
-    `cluster: ${cluster.name}\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n  chartRepository: ${join(sandbox().karpenter['1.14.1']!.chartDir, '..')}\nmanifests:\n  - karpenter/*.yaml\n`,
-  );
+  writeFileSync(join(ws, 'karpenter.yaml'), repoConfig());
   writeFileSync(
     join(ws, 'karpenter', 'a-nodepool.yaml'),
     'apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata:\n  name: valid\nspec:\n  template:\n    spec:\n      requirements: []\n      nodeClassRef:\n        group: karpenter.k8s.aws\n        kind: EC2NodeClass\n        name: broken\n',
@@ -117,10 +117,7 @@ test('a v1beta1 manifest is explained with its v1 form in the plan, and apply re
   );
   mkdirSync(join(ws, 'karpenter'));
   cpSync(join(ws, 'karpenter.yaml.d'), join(ws, 'karpenter', 'default.yaml'));
-  writeFileSync(
-    join(ws, 'karpenter.yaml'),
-    `cluster: ${cluster.name}\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n  chartRepository: ${join(sandbox().karpenter['1.14.1']!.chartDir, '..')}\nmanifests:\n  - karpenter/*.yaml\n`,
-  );
+  writeFileSync(join(ws, 'karpenter.yaml'), repoConfig());
   const plan = await runAction({
     inputs: { command: 'plan', stages: 'pools', config: 'karpenter.yaml' },
     env: env(),

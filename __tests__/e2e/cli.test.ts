@@ -4,11 +4,11 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  awsEnv,
+  actionEnv,
   deleteCluster,
   installKarpenterCrds,
   newCluster,
-  sandbox,
+  localChartRepository,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
 
@@ -31,7 +31,7 @@ test('plan from the terminal on the example repository', () => {
       .replace('cluster: weasel-eks', `cluster: ${cluster.name}`)
       .replace(
         '  namespace: kube-system',
-        `  namespace: kube-system\n  chartRepository: ${join(sandbox().karpenter['1.14.1']!.chartDir, '..')}`,
+        `  namespace: kube-system\n  chartRepository: ${localChartRepository()}`,
       ),
   );
   const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'karpenter-action.js');
@@ -41,11 +41,7 @@ test('plan from the terminal on the example repository', () => {
     {
       cwd: ws,
       encoding: 'utf8',
-      env: {
-        ...awsEnv(),
-        PATH: `${sandbox().binDir}:${process.env.PATH ?? ''}`,
-        HOME: process.env.HOME ?? ws,
-      },
+      env: { ...actionEnv(), HOME: process.env.HOME ?? ws },
     },
   );
   expect(r.status).toBe(0);

@@ -12,11 +12,11 @@ import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import type { Plan } from '../../src/plan/model.ts';
 import {
   adminKube,
-  awsEnv,
+  actionEnv,
   deleteCluster,
   installKarpenterCrds,
   newCluster,
-  sandbox,
+  localChartRepository,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
 import { runAction } from '../helpers/run-action.ts';
@@ -67,7 +67,7 @@ function writeConfig(extra = ''): void {
 region: us-east-1
 karpenter:
   version: 1.14.1
-  chartRepository: ${join(sandbox().karpenter['1.14.1']!.chartDir, '..')}
+  chartRepository: ${localChartRepository()}
 manifests:
   - ../karpenter/*.yaml
 ${extra}`,
@@ -77,7 +77,7 @@ ${extra}`,
 const run = (inputs: Record<string, string>) =>
   runAction({
     inputs: { stages: 'pools', ...inputs },
-    env: { ...awsEnv(), PATH: `${sandbox().binDir}:${process.env.PATH ?? ''}` },
+    env: actionEnv(),
     workspace,
   });
 

@@ -1,25 +1,21 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { readState, type ClusterInfo, type SandboxState } from '../../sandbox/lib/state.ts';
+import {
+  readState,
+  type ClusterInfo,
+  type NewClusterOptions,
+  type SandboxState,
+} from '../../sandbox/lib/state.ts';
 import { adminKubeConfig } from '../../sandbox/lib/kube-admin.ts';
 
-export type { ClusterInfo, SandboxState };
+export type { ClusterInfo, NewClusterOptions, SandboxState };
 
 /** The running sandbox; jest's global setup guarantees there is one. */
 export function sandbox(): SandboxState {
   const s = readState();
   if (!s) throw new Error('no sandbox is running: the jest global setup should have started it');
   return s;
-}
-
-export interface NewClusterOptions {
-  name?: string;
-  authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
-  kubernetesVersion?: string;
-  autoMode?: boolean;
-  accountId?: string;
-  region?: string;
-  withClusterAutoscaler?: boolean;
 }
 
 /**
@@ -53,6 +49,23 @@ export function awsEnv(s: SandboxState = sandbox(), region = s.region): Record<s
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
   };
+}
+
+/** A fresh moto account id, for tests of account-wide state (pass it to withAccount from sandbox/lib/aws.ts). */
+export function ownAccount(): string {
+  return String(200000000000 + Math.floor(Math.random() * 799999999999));
+}
+
+/** The environment of a runner step against the sandbox: awsEnv plus the sandbox's helm on the PATH. */
+export function actionEnv(s: SandboxState = sandbox()): Record<string, string> {
+  return { ...awsEnv(s), PATH: `${s.binDir}:${process.env.PATH ?? ''}` };
+}
+
+/** A config's karpenter.chartRepository pointing at the sandbox's local copy of a release's charts. */
+export function localChartRepository(version = '1.14.1', s: SandboxState = sandbox()): string {
+  const release = s.karpenter[version];
+  if (!release) throw new Error(`the sandbox has no Karpenter ${version}`);
+  return dirname(release.chartDir);
 }
 
 /** Applies awsEnv to this test process and returns a function that restores the previous values. */

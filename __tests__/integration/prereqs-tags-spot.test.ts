@@ -8,7 +8,8 @@ import {
   readDiscoveryTargets,
 } from '../../src/stages/prereqs/discovery-tags.ts';
 import { applySpotRole, planSpotRole } from '../../src/stages/prereqs/spot-role.ts';
-import { deleteCluster, newCluster, useAwsEnv, type ClusterInfo } from '../helpers/sandbox.ts';
+import { withAccount } from '../../sandbox/lib/aws.ts';
+import { deleteCluster, newCluster, ownAccount, useAwsEnv, type ClusterInfo } from '../helpers/sandbox.ts';
 
 let restore: () => void;
 let cluster: ClusterInfo;
@@ -56,15 +57,7 @@ test('the node groups subnets and the cluster security group get the discovery t
 
 test('the Spot role is planned only when needed, created once, and a second create counts as done', async () => {
   // account-wide state: an account of this test's own
-  const account = String(300000000000 + Math.floor(Math.random() * 99999999999));
-  const iam = new IAMClient({ maxAttempts: 1 });
-  iam.middlewareStack.add(
-    (next) => (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = account;
-      return next(args);
-    },
-    { step: 'build' },
-  );
+  const iam = withAccount(new IAMClient({ maxAttempts: 1 }), ownAccount());
   expect(await planSpotRole(iam, false)).toEqual([]);
   const plan = await planSpotRole(iam, true);
   expect(plan.map((c) => c.action)).toEqual(['create']);

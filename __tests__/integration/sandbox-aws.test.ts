@@ -38,7 +38,15 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { deleteCluster, newCluster, sandbox, useAwsEnv, type ClusterInfo } from '../helpers/sandbox.ts';
+import { withAccount } from '../../sandbox/lib/aws.ts';
+import {
+  deleteCluster,
+  newCluster,
+  ownAccount,
+  sandbox,
+  useAwsEnv,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
 
 let restoreEnv: () => void;
 let apiCluster: ClusterInfo;
@@ -324,16 +332,7 @@ test('EKS-optimized AMI parameters resolve through SSM to images that exist in E
 
 test('the Spot service-linked role has its AWS name, and a second create is InvalidInput', async () => {
   // The role is account-wide, so this test uses an account of its own.
-  const account = String(200000000000 + Math.floor(Math.random() * 99999999999));
-  const restore = useAwsEnv();
-  const client = new IAMClient({ maxAttempts: 1 });
-  client.middlewareStack.add(
-    (next) => (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-moto-account-id'] = account;
-      return next(args);
-    },
-    { step: 'build' },
-  );
+  const client = withAccount(new IAMClient({ maxAttempts: 1 }), ownAccount());
   const created = await client.send(
     new CreateServiceLinkedRoleCommand({ AWSServiceName: 'spot.amazonaws.com' }),
   );
@@ -347,7 +346,6 @@ test('the Spot service-linked role has its AWS name, and a second create is Inva
   expect(
     (await client.send(new GetRoleCommand({ RoleName: 'AWSServiceRoleForEC2Spot' }))).Role?.RoleName,
   ).toBe('AWSServiceRoleForEC2Spot');
-  restore();
 });
 
 test('AWS-managed policies can be attached', async () => {

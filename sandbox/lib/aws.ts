@@ -16,7 +16,8 @@ export interface AwsTarget {
 
 type Middlewared = { middlewareStack: { add: (...args: never[]) => void } };
 
-function withAccount<C extends Middlewared>(client: C, accountId: string | undefined): C {
+/** Sends every request of this client to the given moto account, so account-wide state stays the caller's own. */
+export function withAccount<C extends Middlewared>(client: C, accountId: string | undefined): C {
   if (accountId && accountId !== DEFAULT_ACCOUNT) {
     const add = client.middlewareStack.add as unknown as (
       mw: (

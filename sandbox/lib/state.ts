@@ -5,6 +5,17 @@ import type { KarpenterRelease } from './karpenter.ts';
 import { ROOT, statePath } from './paths.ts';
 import type { SeededCluster } from './seed.ts';
 
+/** What a test or the demo may ask of the supervisor's POST /clusters. */
+export interface NewClusterOptions {
+  name?: string;
+  authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
+  kubernetesVersion?: string;
+  autoMode?: boolean;
+  accountId?: string;
+  region?: string;
+  withClusterAutoscaler?: boolean;
+}
+
 export interface ClusterInfo extends SeededCluster {
   endpoint: string;
   apiserverId: string;
