@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, type ScalarTag } from 'yaml';
 import { Refusal } from '../../src/errors.ts';
+import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
 import {
   buildControllerPolicies,
   buildInterruptionRules,
   buildNodeRoleManagedPolicies,
+  buildNodeRoleTrust,
   buildQueue,
   INTERRUPTION_RULE_TARGET_ID,
   isKnownBad,
@@ -69,6 +71,7 @@ function resolveIntrinsics(v: unknown): unknown {
 
 interface TemplateFacts {
   nodeRoleManagedPolicyArns: unknown;
+  nodeRoleTrust: unknown;
   controllerPolicies: { logicalId: string; name: unknown; document: Json }[];
   rules: { logicalId: string; eventPattern: unknown; targets: unknown }[];
   queue: { name: unknown; attributes: Record<string, string>; policy: unknown; queues: unknown };
@@ -80,6 +83,7 @@ function templateFacts(fixture: string): TemplateFacts {
   const resources = resolveIntrinsics(raw.Resources) as Record<string, { Type: string; Properties: Json }>;
   const facts: TemplateFacts = {
     nodeRoleManagedPolicyArns: undefined,
+    nodeRoleTrust: undefined,
     controllerPolicies: [],
     rules: [],
     queue: { name: undefined, attributes: {}, policy: undefined, queues: undefined },
@@ -90,6 +94,7 @@ function templateFacts(fixture: string): TemplateFacts {
       case 'AWS::IAM::Role':
         expect(logicalId).toBe('KarpenterNodeRole');
         facts.nodeRoleManagedPolicyArns = p.ManagedPolicyArns;
+        facts.nodeRoleTrust = p.AssumeRolePolicyDocument;
         break;
       case 'AWS::IAM::ManagedPolicy':
         facts.controllerPolicies.push({
@@ -224,6 +229,9 @@ describe('version data equals the getting-started templates', () => {
     DERIVATIONS[row.id]?.(facts);
 
     expect(buildNodeRoleManagedPolicies(version, P.partition)).toEqual(facts.nodeRoleManagedPolicyArns);
+    expect(canonicalizePolicy(buildNodeRoleTrust(version, P.partition))).toEqual(
+      canonicalizePolicy(facts.nodeRoleTrust),
+    );
 
     expect(buildControllerPolicies(version, P)).toEqual(
       facts.controllerPolicies.map((p) => ({ name: p.name, document: p.document })),

@@ -132,6 +132,35 @@ export function buildNodeRoleManagedPolicies(version: string, partition: string)
   return row.nodeRoleManagedPolicies.map((name) => `arn:${partition}:iam::aws:policy/${name}`);
 }
 
+/** The DNS suffix of service principals in a partition (CloudFormation's AWS::URLSuffix). */
+export function urlSuffix(partition: string): string {
+  return partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+}
+
+/**
+ * The node role's trust policy as the version's template writes it: EC2 may assume it; from the 1.14
+ * template EKS Pod Identity may too (assume and tag the session).
+ */
+export function buildNodeRoleTrust(version: string, partition: string): PolicyDocument {
+  const row = versionData(version);
+  requireValues({ partition });
+  const statements: PolicyDocument['Statement'] = [
+    {
+      Effect: 'Allow',
+      Principal: { Service: `ec2.${urlSuffix(partition)}` },
+      Action: ['sts:AssumeRole'],
+    },
+  ];
+  if (row.nodeRoleTrust === 'ec2-and-pod-identity') {
+    statements.push({
+      Effect: 'Allow',
+      Principal: { Service: 'pods.eks.amazonaws.com' },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+    });
+  }
+  return { Version: POLICY_VERSION, Statement: statements };
+}
+
 const RULE_NAME_MAX = 64;
 
 /**

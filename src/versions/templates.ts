@@ -46,6 +46,8 @@ export interface QueueData {
   policy: PolicyDocument;
 }
 
+export type NodeRoleTrust = 'ec2' | 'ec2-and-pod-identity';
+
 /** Everything the prereqs stage needs from one distinct getting-started template. */
 export interface TemplateRow {
   id: string;
@@ -53,6 +55,8 @@ export interface TemplateRow {
   minors: readonly string[];
   source: TemplateSource;
   nodeRoleManagedPolicies: readonly string[];
+  /** Services the node role trusts: EC2 always; the 1.14 template adds EKS Pod Identity. */
+  nodeRoleTrust: NodeRoleTrust;
   controllerPolicies: readonly ControllerPolicyData[];
   interruptionRules: readonly InterruptionRuleData[];
   queue: QueueData;
@@ -513,6 +517,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
       ],
     },
     nodeRoleManagedPolicies: NODE_POLICIES_1_0,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: single(
       singlePolicyStatements({ access: [], withTags: [], read: READ_ACTIONS_1_0, listProfiles: false }),
     ),
@@ -524,6 +529,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
     minors: ['1.1', '1.2'],
     source: { origin: 'read', repository: REPO, ...PREVIEW_1_1 },
     nodeRoleManagedPolicies: NODE_POLICIES_1_0,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: single(
       singlePolicyStatements({ access: [], withTags: [], read: READ_ACTIONS_1_1, listProfiles: false }),
     ),
@@ -541,6 +547,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
       fixture: '__tests__/fixtures/versions/cloudformation-v1.3.yaml',
     },
     nodeRoleManagedPolicies: NODE_POLICIES_1_0,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: single(
       singlePolicyStatements({
         access: [CAPACITY_RESERVATION_ARN],
@@ -557,6 +564,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
     minors: ['1.4', '1.5', '1.6'],
     source: { origin: 'derived', repository: REPO, ...V1_5, derivation: [IMAGEBUILDER_NOTE] },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: single(
       singlePolicyStatements({
         access: [CAPACITY_RESERVATION_ARN],
@@ -573,6 +581,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
     minors: ['1.7', '1.8'],
     source: { origin: 'derived', repository: REPO, ...V1_7, derivation: [IMAGEBUILDER_NOTE] },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: single(
       singlePolicyStatements({
         access: [CAPACITY_RESERVATION_ARN],
@@ -600,6 +609,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
       ],
     },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN]),
       resourceDiscovery: [
@@ -628,6 +638,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
       ],
     },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN]),
       resourceDiscovery: [
@@ -655,6 +666,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
       ],
     },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN, PLACEMENT_GROUP_ARN]),
       resourceDiscovery: [
@@ -673,6 +685,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
     minors: ['1.12'],
     source: { origin: 'read', repository: REPO, ...V1_12 },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN, PLACEMENT_GROUP_ARN]),
       zonalShift: [ZONAL_SHIFT_READ_1_12],
@@ -700,6 +713,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
       ],
     },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2-and-pod-identity',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN, PLACEMENT_GROUP_ARN]),
       zonalShift: [ZONAL_SHIFT_READ_1_13],
@@ -719,6 +733,7 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
     minors: ['1.14'],
     source: { origin: 'read', repository: REPO, ...V1_14 },
     nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2-and-pod-identity',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN, PLACEMENT_GROUP_ARN]),
       zonalShift: [ZONAL_SHIFT_READ_1_13],
