@@ -104,3 +104,56 @@ export async function installKarpenterCrds(cluster: ClusterInfo, version = '1.14
   const { installKarpenterCrds: install } = await import('../../sandbox/lib/crds.ts');
   await install(sandbox(), cluster, version);
 }
+
+/**
+ * Credentials of a role session in the given moto account, as configure-aws-credentials would leave
+ * them on a runner: the action's AWS calls then land in that account, apart from every other test's.
+ */
+export async function accountSession(
+  accountId: string,
+  roleName = 'karpenter-action-ci',
+): Promise<{ env: Record<string, string>; principalArn: string }> {
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+  const s = sandbox();
+  const sts = new STSClient({
+    region: s.region,
+    endpoint: s.motoUrl,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  const principalArn = `arn:aws:iam::${accountId}:role/${roleName}`;
+  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: principalArn, RoleSessionName: 'ci' })))
+    .Credentials!;
+  return {
+    env: {
+      AWS_ACCESS_KEY_ID: c.AccessKeyId!,
+      AWS_SECRET_ACCESS_KEY: c.SecretAccessKey!,
+      AWS_SESSION_TOKEN: c.SessionToken!,
+    },
+    principalArn,
+  };
+}
+
+/** Gives a principal cluster-admin on an API-mode cluster through an access entry, as a platform team would. */
+export async function grantClusterAdmin(cluster: ClusterInfo, principalArn: string): Promise<void> {
+  const { EKSClient, CreateAccessEntryCommand, AssociateAccessPolicyCommand } =
+    await import('@aws-sdk/client-eks');
+  const { withAccount } = await import('../../sandbox/lib/aws.ts');
+  const s = sandbox();
+  const eks = withAccount(
+    new EKSClient({
+      region: cluster.region,
+      endpoint: s.motoUrl,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    }),
+    cluster.accountId,
+  );
+  await eks.send(new CreateAccessEntryCommand({ clusterName: cluster.name, principalArn }));
+  await eks.send(
+    new AssociateAccessPolicyCommand({
+      clusterName: cluster.name,
+      principalArn,
+      policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
+      accessScope: { type: 'cluster' },
+    }),
+  );
+}

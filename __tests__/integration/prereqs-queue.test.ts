@@ -64,7 +64,7 @@ test('created once; an edited policy and retention are exactly those changes; ap
   expect(drift.change.action).toBe('update');
   expect(drift.change.fieldChanges.map((f) => f.path)).toEqual([
     'MessageRetentionPeriod',
-    'Policy.Statement',
+    'Policy.Statement[DenyHTTP]',
   ]);
   await applyQueue(sqs(), s, drift.change);
   expect((await planQueue(sqs(), s, { ownerTag: owner, adopt: false })).change.action).toBe('no-op');

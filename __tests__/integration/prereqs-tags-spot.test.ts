@@ -4,6 +4,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { IAMClient } from '@aws-sdk/client-iam';
 import {
   applyDiscoveryTag,
+  buildDiscoveryTags,
   planDiscoveryTags,
   readDiscoveryTargets,
 } from '../../src/stages/prereqs/discovery-tags.ts';
@@ -22,7 +23,7 @@ afterAll(async () => {
   restore();
 });
 
-test('the node groups subnets and the cluster security group get the discovery tag; a foreign value is corrected', async () => {
+test('the node groups subnets and the cluster security group get the discovery tag; a foreign value is left alone and reported', async () => {
   const ec2 = new EC2Client({});
   const targets = await readDiscoveryTargets(new EKSClient({}), cluster.name);
   expect(targets).toEqual({
@@ -35,24 +36,49 @@ test('the node groups subnets and the cluster security group get the discovery t
       Tags: [{ Key: 'karpenter.sh/discovery', Value: 'other' }],
     }),
   );
-  const plan = await planDiscoveryTags({ ec2 }, cluster.name, targets);
-  expect(plan.map((c) => c.action).sort()).toEqual(['create', 'create', 'create', 'update']);
-  expect(plan.find((c) => c.action === 'update')?.reason).toContain('"other"');
-  for (const c of plan) await applyDiscoveryTag({ ec2 }, cluster.name, c);
+  const want = [...targets.subnets, ...targets.securityGroups].map((id) => ({
+    id,
+    tags: { 'karpenter.sh/discovery': cluster.name },
+  }));
+  const plan = await planDiscoveryTags({ ec2 }, want);
+  expect(plan.changes.map((c) => c.action)).toEqual(['create', 'create', 'create']);
+  expect(plan.changes.map((c) => c.name)).not.toContain(`${cluster.subnetIds[0]!} karpenter.sh/discovery`);
+  expect(plan.findings).toEqual([
+    expect.objectContaining({ level: 'warning', code: 'discovery-tag-foreign' }),
+  ]);
+  expect(plan.findings[0]!.message).toContain('=other');
+  for (const c of plan.changes) await applyDiscoveryTag({ ec2 }, c);
   const tags = await ec2.send(
     new DescribeTagsCommand({
       Filters: [
+        { Name: 'resource-id', Values: want.map((w) => w.id) },
         { Name: 'key', Values: ['karpenter.sh/discovery'] },
-        { Name: 'value', Values: [cluster.name] },
       ],
     }),
   );
-  expect(tags.Tags?.map((t) => t.ResourceId).sort()).toEqual(
-    [...targets.subnets, ...targets.securityGroups].sort(),
+  expect(Object.fromEntries(tags.Tags!.map((t) => [t.ResourceId, t.Value]))).toEqual(
+    Object.fromEntries(want.map((w) => [w.id, w.id === cluster.subnetIds[0] ? 'other' : cluster.name])),
   );
-  expect((await planDiscoveryTags({ ec2 }, cluster.name, targets)).every((c) => c.action === 'no-op')).toBe(
-    true,
-  );
+  const again = await planDiscoveryTags({ ec2 }, want);
+  expect(again.changes.every((c) => c.action === 'no-op')).toBe(true);
+  expect(again.findings).toHaveLength(1);
+});
+
+test('the tags come from the EC2NodeClasses tag selectors, and default to the discovery tag', () => {
+  expect(buildDiscoveryTags('c1', [])).toEqual({
+    subnets: { 'karpenter.sh/discovery': 'c1' },
+    securityGroups: { 'karpenter.sh/discovery': 'c1' },
+  });
+  const nc = {
+    spec: {
+      subnetSelectorTerms: [{ tags: { 'team/subnets': 'private', Name: '*private*' } }, { id: 'subnet-1' }],
+      securityGroupSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'c1' } }, { name: 'default' }],
+    },
+  };
+  expect(buildDiscoveryTags('c1', [nc])).toEqual({
+    subnets: { 'team/subnets': 'private' },
+    securityGroups: { 'karpenter.sh/discovery': 'c1' },
+  });
 });
 
 test('the Spot role is planned only when needed, created once, and a second create counts as done', async () => {

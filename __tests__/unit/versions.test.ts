@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse, type ScalarTag } from 'yaml';
+import { parse } from 'yaml';
 import { Refusal } from '../../src/errors.ts';
 import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
 import {
@@ -17,9 +15,12 @@ import {
   type TemplateParams,
 } from '../../src/versions/index.ts';
 import { TEMPLATE_ROWS } from '../../src/versions/templates.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const read = (relative: string): string => readFileSync(`${ROOT}${relative}`, 'utf8');
+import {
+  read,
+  templateFacts as readTemplate,
+  type Json,
+  type TemplateFacts,
+} from '../helpers/cfn-template.ts';
 
 const P: TemplateParams = {
   partition: 'aws-us-gov',
@@ -30,102 +31,7 @@ const P: TemplateParams = {
   queueArn: 'arn:aws-us-gov:sqs:us-gov-west-1:123456789012:demo',
 };
 
-const CFN_TAGS: ScalarTag[] = [
-  { tag: '!Sub', resolve: (value: string) => ({ 'Fn::Sub': value }) },
-  { tag: '!GetAtt', resolve: (value: string) => ({ 'Fn::GetAtt': value }) },
-  { tag: '!Ref', resolve: (value: string) => ({ Ref: value }) },
-];
-
-const CFN_VALUES: Record<string, string> = {
-  'AWS::Partition': P.partition,
-  'AWS::Region': P.region,
-  'AWS::AccountId': P.accountId,
-  'AWS::URLSuffix': 'amazonaws.com',
-  ClusterName: P.clusterName,
-  'KarpenterNodeRole.Arn': P.nodeRoleArn,
-  'KarpenterInterruptionQueue.Arn': P.queueArn,
-};
-
-type Json = Record<string, unknown>;
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Resolves !Sub, !GetAtt and !Ref the way CloudFormation would for the test parameters. */
-function resolveIntrinsics(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(resolveIntrinsics);
-  if (!isMap(v)) return v;
-  if (typeof v['Fn::Sub'] === 'string') {
-    return v['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-      const value = CFN_VALUES[name];
-      if (value === undefined) throw new Error(`template uses an unknown substitution \${${name}}`);
-      return value;
-    });
-  }
-  if (typeof v['Fn::GetAtt'] === 'string') {
-    const value = CFN_VALUES[v['Fn::GetAtt']];
-    if (value === undefined) throw new Error(`template uses an unknown attribute ${v['Fn::GetAtt']}`);
-    return value;
-  }
-  if (typeof v.Ref === 'string') return `ref:${v.Ref}`;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveIntrinsics(x)]));
-}
-
-interface TemplateFacts {
-  nodeRoleManagedPolicyArns: unknown;
-  nodeRoleTrust: unknown;
-  controllerPolicies: { logicalId: string; name: unknown; document: Json }[];
-  rules: { logicalId: string; eventPattern: unknown; targets: unknown }[];
-  queue: { name: unknown; attributes: Record<string, string>; policy: unknown; queues: unknown };
-}
-
-/** What a getting-started template creates, with the test parameters substituted. */
-function templateFacts(fixture: string): TemplateFacts {
-  const raw = parse(read(fixture), { customTags: CFN_TAGS }) as Json;
-  const resources = resolveIntrinsics(raw.Resources) as Record<string, { Type: string; Properties: Json }>;
-  const facts: TemplateFacts = {
-    nodeRoleManagedPolicyArns: undefined,
-    nodeRoleTrust: undefined,
-    controllerPolicies: [],
-    rules: [],
-    queue: { name: undefined, attributes: {}, policy: undefined, queues: undefined },
-  };
-  for (const [logicalId, r] of Object.entries(resources)) {
-    const p = r.Properties;
-    switch (r.Type) {
-      case 'AWS::IAM::Role':
-        expect(logicalId).toBe('KarpenterNodeRole');
-        facts.nodeRoleManagedPolicyArns = p.ManagedPolicyArns;
-        facts.nodeRoleTrust = p.AssumeRolePolicyDocument;
-        break;
-      case 'AWS::IAM::ManagedPolicy':
-        facts.controllerPolicies.push({
-          logicalId,
-          name: p.ManagedPolicyName,
-          document: JSON.parse(p.PolicyDocument as string) as Json,
-        });
-        break;
-      case 'AWS::Events::Rule':
-        facts.rules.push({ logicalId, eventPattern: p.EventPattern, targets: p.Targets });
-        break;
-      case 'AWS::SQS::Queue':
-        expect(logicalId).toBe('KarpenterInterruptionQueue');
-        facts.queue.name = p.QueueName;
-        facts.queue.attributes = {
-          MessageRetentionPeriod: String(p.MessageRetentionPeriod),
-          SqsManagedSseEnabled: String(p.SqsManagedSseEnabled),
-        };
-        break;
-      case 'AWS::SQS::QueuePolicy':
-        facts.queue.policy = p.PolicyDocument;
-        facts.queue.queues = p.Queues;
-        break;
-      default:
-        throw new Error(
-          `template has a resource the version data does not describe: ${logicalId} (${r.Type})`,
-        );
-    }
-  }
-  return facts;
-}
+const templateFacts = (fixture: string): TemplateFacts => readTemplate(fixture, P);
 
 function statement(facts: TemplateFacts, sid: string): Json {
   for (const p of facts.controllerPolicies) {

@@ -15,17 +15,19 @@ import { renderJobSummary, renderPlanComment } from '../render/markdown.ts';
 import { renderPlanJson } from '../render/json.ts';
 import { renderPlanText } from '../render/text.ts';
 import { poolsStage, type PoolsContext } from '../stages/pools.ts';
+import { prereqsStage, type PrereqsContext } from '../stages/prereqs.ts';
 import type { StageResult } from '../stages/types.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { prepare, type Prepared, type RunEnv } from './prepare.ts';
 
 /** Stages this build can plan; the others are reported as not run. */
-const AVAILABLE: readonly StageName[] = ['pools'];
+const AVAILABLE: readonly StageName[] = ['prereqs', 'pools'];
 
 export interface PlannedRun {
   prepared: Prepared;
   plan: Plan;
   poolsCtx: PoolsContext;
+  prereqsCtx: PrereqsContext;
 }
 
 /** Plans every selected stage. Never writes to AWS or Kubernetes. */
@@ -39,13 +41,20 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
     manifests: prepared.manifests,
     offline: prepared.offline,
   };
+  const prereqsCtx: PrereqsContext = {
+    cluster,
+    log: env.log,
+    aws: prepared.aws,
+    kube: prepared.kube,
+    manifests: prepared.manifests,
+  };
   const stages: StagePlan[] = [];
   for (const stage of inputs.stages) {
     if (!AVAILABLE.includes(stage)) {
       env.log.info(`stage ${stage}: not part of this build; skipped`);
       continue;
     }
-    stages.push(await poolsStage.plan(poolsCtx));
+    stages.push(stage === 'prereqs' ? await prereqsStage.plan(prereqsCtx) : await poolsStage.plan(poolsCtx));
   }
   const plan: Plan = {
     formatVersion: PLAN_FORMAT_VERSION,
@@ -59,7 +68,7 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
     counts: countChanges(stages),
     fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, stages),
   };
-  return { prepared, plan, poolsCtx };
+  return { prepared, plan, poolsCtx, prereqsCtx };
 }
 
 /** Writes the plan file, outputs, annotations and summary; returns the plan file's path. */
@@ -134,8 +143,10 @@ export async function runApply(
   }
   const results: StageResult[] = [];
   for (const stagePlan of plan.stages) {
-    if (stagePlan.stage !== 'pools') continue;
-    const r = await poolsStage.apply(run.poolsCtx, stagePlan);
+    let r: StageResult;
+    if (stagePlan.stage === 'prereqs') r = await prereqsStage.apply(run.prereqsCtx, stagePlan);
+    else if (stagePlan.stage === 'pools') r = await poolsStage.apply(run.poolsCtx, stagePlan);
+    else continue;
     results.push(r);
     for (const c of r.changes)
       env.log.info(`${c.outcome}: ${c.action} ${c.ref}${c.message ? ` (${c.message})` : ''}`);

@@ -5,7 +5,7 @@ import {
   ListNodegroupsCommand,
   type EKSClient,
 } from '@aws-sdk/client-eks';
-import type { Change } from '../../plan/model.ts';
+import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
 
 export const DISCOVERY_TAG = 'karpenter.sh/discovery';
@@ -31,73 +31,102 @@ export async function readDiscoveryTargets(
   return { subnets: [...subnets].sort(), securityGroups: sg ? [sg] : [] };
 }
 
+type SelectorTerm = { tags?: Record<string, string>; id?: string; name?: string };
+
 /**
- * Plans the `karpenter.sh/discovery=<cluster>` tag on each target. Only adds or corrects the tag; it
- * never removes a tag, since the subnets and groups belong to the network, not to this action.
+ * The tags the discovery targets need so that the EC2NodeClasses' selectors find them: the exact
+ * key/value pairs of their tag selector terms (wildcards and id or name terms need no tag), or
+ * `karpenter.sh/discovery=<cluster>` when no EC2NodeClass selects by tag.
+ */
+export function buildDiscoveryTags(
+  cluster: string,
+  nodeClasses: readonly Record<string, unknown>[],
+): { subnets: Record<string, string>; securityGroups: Record<string, string> } {
+  const collect = (field: 'subnetSelectorTerms' | 'securityGroupSelectorTerms') => {
+    const out: Record<string, string> = {};
+    for (const nc of nodeClasses) {
+      const terms = ((nc.spec ?? {}) as Record<string, SelectorTerm[] | undefined>)[field] ?? [];
+      for (const t of terms) {
+        if (t.id || t.name) continue;
+        for (const [k, v] of Object.entries(t.tags ?? {})) if (!v.includes('*')) out[k] = v;
+      }
+    }
+    return out;
+  };
+  const subnets = collect('subnetSelectorTerms');
+  const securityGroups = collect('securityGroupSelectorTerms');
+  const fallback = { [DISCOVERY_TAG]: cluster };
+  if (nodeClasses.length === 0) return { subnets: fallback, securityGroups: fallback };
+  return { subnets, securityGroups };
+}
+
+const tagRef = (id: string, key: string) => `aws:ec2:tag/${id}/${key}`;
+
+/**
+ * Plans the discovery tags on each target. Only adds tags: the subnets and groups belong to the
+ * network, not to this action. A target already carrying the key with another value (a subnet shared
+ * with another cluster) is left as it is and reported, since changing it would take it from the other
+ * cluster's Karpenter.
  */
 export async function planDiscoveryTags(
   deps: { ec2: EC2Client },
-  cluster: string,
-  targets: { subnets: string[]; securityGroups: string[] },
-): Promise<Change[]> {
-  const ids = [...targets.subnets, ...targets.securityGroups];
-  if (ids.length === 0) return [];
+  targets: readonly { id: string; tags: Record<string, string> }[],
+): Promise<{ changes: Change[]; findings: Finding[] }> {
+  const wanted = targets.filter((t) => Object.keys(t.tags).length > 0);
+  if (wanted.length === 0) return { changes: [], findings: [] };
+  const keys = [...new Set(wanted.flatMap((t) => Object.keys(t.tags)))];
   const current = new Map<string, string>();
   let next: string | undefined;
   do {
     const page = await deps.ec2.send(
       new DescribeTagsCommand({
         Filters: [
-          { Name: 'resource-id', Values: ids },
-          { Name: 'key', Values: [DISCOVERY_TAG] },
+          { Name: 'resource-id', Values: wanted.map((t) => t.id) },
+          { Name: 'key', Values: keys },
         ],
         NextToken: next,
       }),
     );
-    for (const t of page.Tags ?? []) if (t.ResourceId) current.set(t.ResourceId, t.Value ?? '');
+    for (const t of page.Tags ?? []) current.set(`${t.ResourceId}\u0000${t.Key}`, t.Value ?? '');
     next = page.NextToken;
   } while (next);
-  return ids.map((id): Change => {
-    const kind = id.startsWith('sg-') ? 'security group tag' : 'subnet tag';
-    const ref = `aws:ec2:tag/${id}/${DISCOVERY_TAG}`;
-    const have = current.get(id);
-    const after = { [DISCOVERY_TAG]: cluster };
-    if (have === cluster)
-      return { ref, stage: 'prereqs', kind, name: id, action: 'no-op', fieldChanges: [], reason: 'tagged' };
-    if (have === undefined) {
-      return {
-        ref,
-        stage: 'prereqs',
-        kind,
-        name: id,
-        action: 'create',
-        after,
-        fieldChanges: [],
-        reason: 'Karpenter discovers it by this tag',
-      };
+  const changes: Change[] = [];
+  const findings: Finding[] = [];
+  for (const t of wanted) {
+    const kind = t.id.startsWith('sg-') ? 'security group tag' : 'subnet tag';
+    for (const [key, value] of Object.entries(t.tags)) {
+      const ref = tagRef(t.id, key);
+      const base = { ref, stage: 'prereqs' as const, kind, name: `${t.id} ${key}` };
+      const have = current.get(`${t.id}\u0000${key}`);
+      if (have === value) {
+        changes.push({ ...base, action: 'no-op', fieldChanges: [], reason: 'tagged' });
+      } else if (have === undefined) {
+        changes.push({
+          ...base,
+          action: 'create',
+          after: { resource: t.id, key, value },
+          fieldChanges: [],
+          reason: 'Karpenter discovers it by this tag',
+        });
+      } else {
+        findings.push({
+          level: 'warning',
+          code: 'discovery-tag-foreign',
+          message: `${t.id} is tagged ${key}=${have}, not ${value}; it is left as it is, so Karpenter will not discover it`,
+          fix: `if ${t.id} is shared with another cluster, select it in the EC2NodeClass by id or by a tag of its own; otherwise retag it by hand`,
+          ref,
+        });
+      }
     }
-    return {
-      ref,
-      stage: 'prereqs',
-      kind,
-      name: id,
-      action: 'update',
-      before: { [DISCOVERY_TAG]: have },
-      after,
-      fieldChanges: [{ path: DISCOVERY_TAG, op: 'change', before: have, after: cluster }],
-      reason: `tagged for another cluster ("${have}")`,
-    };
-  });
+  }
+  return { changes, findings };
 }
 
-export async function applyDiscoveryTag(
-  deps: { ec2: EC2Client },
-  cluster: string,
-  change: Change,
-): Promise<AppliedChange> {
+export async function applyDiscoveryTag(deps: { ec2: EC2Client }, change: Change): Promise<AppliedChange> {
   if (change.action === 'no-op') return { ref: change.ref, action: change.action, outcome: 'skipped' };
+  const t = change.after as { resource: string; key: string; value: string };
   await deps.ec2.send(
-    new CreateTagsCommand({ Resources: [change.name], Tags: [{ Key: DISCOVERY_TAG, Value: cluster }] }),
+    new CreateTagsCommand({ Resources: [t.resource], Tags: [{ Key: t.key, Value: t.value }] }),
   );
   return { ref: change.ref, action: change.action, outcome: 'done' };
 }

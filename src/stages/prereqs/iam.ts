@@ -10,6 +10,7 @@ import {
   ListAttachedRolePoliciesCommand,
   ListPolicyVersionsCommand,
   NoSuchEntityException,
+  TagPolicyCommand,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
@@ -194,7 +195,8 @@ export async function planPolicy(
   const doc =
     (await iam.send(new GetPolicyVersionCommand({ PolicyArn: spec.arn, VersionId: version }))).PolicyVersion
       ?.Document ?? '{}';
-  if (policiesEqual(doc, spec.document))
+  const same = policiesEqual(doc, spec.document);
+  if (same && owned)
     return { change: { ...base, action: 'no-op', fieldChanges: [], reason: 'matches' }, findings };
   return {
     change: {
@@ -202,7 +204,7 @@ export async function planPolicy(
       action: 'update',
       before: canonicalizePolicy(doc),
       after: canonicalizePolicy(spec.document),
-      fieldChanges: diffPolicyStatements(doc, spec.document),
+      fieldChanges: same ? [] : diffPolicyStatements(doc, spec.document),
       reason: owned ? "its document differs from the version's template" : 'adopts an existing policy',
     },
     findings,
@@ -228,6 +230,11 @@ export async function applyPolicy(iam: IAMClient, spec: PolicySpec, change: Chan
       if ((e as Error).name !== 'EntityAlreadyExistsException') throw e;
     }
   }
+  if (change.fieldChanges.length === 0 && change.action === 'update') {
+    // Adoption of a policy whose document already matches: only the ownership tags change.
+    await iam.send(new TagPolicyCommand({ PolicyArn: spec.arn, Tags: tagList(spec.tags) }));
+    return { ref: change.ref, action: change.action, outcome: 'done' };
+  }
   // IAM keeps at most five versions: drop the oldest non-default one first.
   const versions = (await iam.send(new ListPolicyVersionsCommand({ PolicyArn: spec.arn }))).Versions ?? [];
   if (versions.length >= 5) {
@@ -240,6 +247,7 @@ export async function applyPolicy(iam: IAMClient, spec: PolicySpec, change: Chan
   await iam.send(
     new CreatePolicyVersionCommand({ PolicyArn: spec.arn, PolicyDocument: document, SetAsDefault: true }),
   );
+  await iam.send(new TagPolicyCommand({ PolicyArn: spec.arn, Tags: tagList(spec.tags) }));
   return { ref: change.ref, action: change.action, outcome: 'done' };
 }
 

@@ -198,14 +198,14 @@ export function checkAutoMode(cluster: Cluster): Finding[] {
   ];
 }
 
-/** IAM names are at most 64 characters; long cluster names overflow `KarpenterNodeRole-<cluster>`. */
-export function checkIamNames(names: string[]): Finding[] {
+/** IAM role names are at most 64 characters, policy names 128; long cluster names overflow `KarpenterNodeRole-<cluster>`. */
+export function checkIamNames(names: string[], max = 64, what = 'IAM name'): Finding[] {
   return names
-    .filter((n) => n.length > 64)
+    .filter((n) => n.length > max)
     .map((n) => ({
       level: 'error' as const,
       code: 'iam-name-too-long',
-      message: `IAM name ${n} has ${n.length} characters; IAM allows 64`,
+      message: `${what} ${n} has ${n.length} characters; IAM allows ${max}`,
       fix: 'set prereqs.nodeRoleName / prereqs.controllerRoleName to shorter names',
     }));
 }

@@ -9,6 +9,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { diffFields } from '../../plan/field-diff.ts';
+import { canonicalizePolicy, diffPolicyStatements } from '../../plan/iam-policy.ts';
 import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
 
@@ -20,12 +21,25 @@ export interface QueueSpec {
   tags: Record<string, string>;
 }
 
-/** What the plan compares: the attributes the spec sets and the policy, parsed. */
+/** What the plan compares: the attributes the spec sets and the policy, parsed and canonical. */
 function comparable(attributes: Record<string, string>, keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of keys) if (attributes[k] !== undefined) out[k] = attributes[k];
-  if (attributes.Policy) out.Policy = JSON.parse(attributes.Policy) as unknown;
+  if (attributes.Policy) out.Policy = canonicalizePolicy(attributes.Policy);
   return out;
+}
+
+/** Attribute changes as they are; the policy's changes per statement, as for IAM documents. */
+function diffQueue(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const { Policy: bp, ...battrs } = before;
+  const { Policy: ap, ...aattrs } = after;
+  const changes = diffFields(battrs, aattrs);
+  if (bp === undefined) {
+    if (ap !== undefined) changes.push({ path: 'Policy', op: 'add', after: ap });
+  } else {
+    changes.push(...diffPolicyStatements(bp, ap ?? {}).map((f) => ({ ...f, path: `Policy.${f.path}` })));
+  }
+  return changes;
 }
 
 /**
@@ -76,7 +90,7 @@ export async function planQueue(
     });
   }
   const before = comparable(attrs.Attributes ?? {}, Object.keys(spec.attributes));
-  const fieldChanges = diffFields(before, after);
+  const fieldChanges = diffQueue(before, after);
   if (fieldChanges.length === 0 && owned) {
     return {
       change: {

@@ -1,0 +1,346 @@
+/**
+ * The prereqs stage end to end through the bundled action, as the runner runs it, in a moto account
+ * of its own (the action runs with an assumed-role session there, as after configure-aws-credentials):
+ * a plan on a fresh cluster lists every prerequisite; apply creates them; a second plan is empty; the
+ * `aws` CLI finds each resource as the version's CloudFormation template describes it; a detached
+ * policy, a removed tag, an edited queue policy and a deleted rule each show up as exactly that change.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Change, Plan } from '../../src/plan/model.ts';
+import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
+import { templateFacts } from '../helpers/cfn-template.ts';
+import { runAction } from '../helpers/run-action.ts';
+import {
+  accountSession,
+  actionEnv,
+  deleteCluster,
+  grantClusterAdmin,
+  localChartRepository,
+  newCluster,
+  ownAccount,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
+
+const exec = promisify(execFile);
+
+let cluster: ClusterInfo;
+let workspace: string;
+let env: Record<string, string>;
+
+export const NODEPOOL = `apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: default
+spec:
+  template:
+    spec:
+      requirements:
+        - key: kubernetes.io/arch
+          operator: In
+          values: ['amd64']
+      nodeClassRef:
+        group: karpenter.k8s.aws
+        kind: EC2NodeClass
+        name: default
+`;
+export const NODECLASS = `apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: default
+spec:
+  role: KarpenterNodeRole-\${CLUSTER_NAME}
+  amiSelectorTerms:
+    - alias: al2023@v20260101
+  subnetSelectorTerms:
+    - tags:
+        karpenter.sh/discovery: \${CLUSTER_NAME}
+  securityGroupSelectorTerms:
+    - tags:
+        karpenter.sh/discovery: \${CLUSTER_NAME}
+`;
+
+const run = (inputs: Record<string, string>) =>
+  runAction({ inputs: { stages: 'prereqs', ...inputs }, env, workspace });
+const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
+const actionable = (p: Plan): Change[] =>
+  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
+
+/** The `aws` CLI with the action's session, pointed at moto: a reader that shares no code with the action. */
+async function aws<T>(...args: string[]): Promise<T> {
+  const endpoint = ['--endpoint-url', env.AWS_ENDPOINT_URL!];
+  const { stdout } = await exec('aws', [...args, ...endpoint, '--output', 'json'], {
+    env: { ...process.env, ...env, AWS_DEFAULT_REGION: cluster.region, AWS_REGION: cluster.region },
+  });
+  return (stdout.trim() ? JSON.parse(stdout) : {}) as T;
+}
+
+beforeAll(async () => {
+  const account = ownAccount();
+  const session = await accountSession(account);
+  cluster = await newCluster({ accountId: account, withClusterAutoscaler: false });
+  await grantClusterAdmin(cluster, session.principalArn);
+  env = { ...actionEnv(), ...session.env };
+  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
+  mkdirSync(join(workspace, 'karpenter'), { recursive: true });
+  mkdirSync(join(workspace, '.github'), { recursive: true });
+  writeFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), NODEPOOL);
+  writeFileSync(join(workspace, 'karpenter', 'nodeclass.yaml'), NODECLASS);
+  writeFileSync(
+    join(workspace, '.github', 'karpenter.yaml'),
+    `cluster: ${cluster.name}
+region: ${cluster.region}
+karpenter:
+  version: 1.14.1
+  chartRepository: ${localChartRepository()}
+manifests:
+  - ../karpenter/*.yaml
+`,
+  );
+});
+afterAll(async () => {
+  await deleteCluster(cluster.name);
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+test('plan lists every prerequisite; apply creates them; the next plan is empty; drift is exact', async () => {
+  const name = cluster.name;
+  const acct = cluster.accountId;
+  const nodeRole = `KarpenterNodeRole-${name}`;
+  const controllerRole = `${name}-karpenter`;
+  const policies = [
+    'KarpenterControllerNodeLifecyclePolicy',
+    'KarpenterControllerIAMIntegrationPolicy',
+    'KarpenterControllerEKSIntegrationPolicy',
+    'KarpenterControllerInterruptionPolicy',
+    'KarpenterControllerZonalShiftPolicy',
+    'KarpenterControllerResourceDiscoveryPolicy',
+  ].map((p) => `${p}-${name}`);
+  const rules = [
+    'ScheduledChangeRule',
+    'SpotInterruptionRule',
+    'RebalanceRule',
+    'InstanceStateChangeRule',
+    'CapacityReservationInterruptionRule',
+  ];
+  const nodePolicies = [
+    'AmazonEKS_CNI_Policy',
+    'AmazonEKSWorkerNodePolicy',
+    'AmazonEC2ContainerRegistryPullOnly',
+    'AmazonSSMManagedInstanceCore',
+  ];
+  const tagged = [...[...cluster.subnetIds].sort(), cluster.clusterSecurityGroupId];
+
+  const first = await run({ command: 'plan' });
+  expect({ code: first.code, stderr: first.stderr, stdout: first.code === 0 ? '' : first.stdout }).toEqual({
+    code: 0,
+    stderr: '',
+    stdout: '',
+  });
+  const plan1 = readPlan(first.outputs['plan-path']!);
+  expect(plan1.stages.map((s) => s.stage)).toEqual(['prereqs']);
+  expect(plan1.stages[0]!.findings.filter((f) => f.level !== 'info')).toEqual([]);
+  const expected = [
+    'aws:iam:service-linked-role/AWSServiceRoleForEC2Spot',
+    `aws:iam:role/${nodeRole}`,
+    ...nodePolicies.map((p) => `aws:iam:role/${nodeRole}/policy/${p}`),
+    ...policies.map((p) => `aws:iam:policy/${p}`),
+    `aws:iam:role/${controllerRole}`,
+    ...policies.map((p) => `aws:iam:role/${controllerRole}/policy/${p}`),
+    `aws:sqs:queue/${name}`,
+    ...rules.map((r) => `aws:events:rule/Karpenter-${name}-${r}`),
+    `aws:eks:addon/${name}/eks-pod-identity-agent`,
+    `aws:eks:pod-identity-association/${name}/kube-system/karpenter`,
+    `aws:eks:access-entry/${name}/arn:aws:iam::${acct}:role/${nodeRole}`,
+    ...tagged.map((id) => `aws:ec2:tag/${id}/karpenter.sh/discovery`),
+  ];
+  expect(plan1.stages[0]!.changes.map((c) => [c.ref, c.action])).toEqual(
+    expected.map((ref) => [ref, 'create']),
+  );
+  expect(first.outputs.summary).toBe(`+${expected.length} ~0 -0`);
+  // plan never writes
+  await expect(aws('iam', 'get-role', '--role-name', nodeRole)).rejects.toThrow(/NoSuchEntity/);
+
+  const applied = await run({ command: 'apply', fingerprint: first.outputs.fingerprint! });
+  expect(applied.stdout).not.toContain('::error::');
+  expect(applied.code).toBe(0);
+
+  const second = await run({ command: 'plan' });
+  expect(second.code).toBe(0);
+  expect(actionable(readPlan(second.outputs['plan-path']!))).toEqual([]);
+  expect(second.outputs['has-changes']).toBe('false');
+
+  // The aws CLI against the 1.14 template, resolved for this account, region and cluster.
+  const queueArn = `arn:aws:sqs:${cluster.region}:${acct}:${name}`;
+  const facts = templateFacts('__tests__/fixtures/versions/cloudformation-v1.14.yaml', {
+    partition: 'aws',
+    region: cluster.region,
+    accountId: acct,
+    clusterName: name,
+    nodeRoleArn: `arn:aws:iam::${acct}:role/${nodeRole}`,
+    queueArn,
+  });
+  const role = await aws<{ Role: { AssumeRolePolicyDocument: unknown; Tags: { Key: string }[] } }>(
+    'iam',
+    'get-role',
+    '--role-name',
+    nodeRole,
+  );
+  expect(canonicalizePolicy(role.Role.AssumeRolePolicyDocument)).toEqual(
+    canonicalizePolicy(facts.nodeRoleTrust),
+  );
+  expect(role.Role.Tags.map((t) => t.Key)).toContain('karpenter-action/managed-by');
+  const attached = await aws<{ AttachedPolicies: { PolicyArn: string }[] }>(
+    'iam',
+    'list-attached-role-policies',
+    '--role-name',
+    nodeRole,
+  );
+  expect(attached.AttachedPolicies.map((p) => p.PolicyArn).sort()).toEqual(
+    [...(facts.nodeRoleManagedPolicyArns as string[])].sort(),
+  );
+  await Promise.all(
+    facts.controllerPolicies.map(async (p) => {
+      const arn = `arn:aws:iam::${acct}:policy/${String(p.name)}`;
+      const meta = await aws<{ Policy: { DefaultVersionId: string } }>(
+        'iam',
+        'get-policy',
+        '--policy-arn',
+        arn,
+      );
+      const version = await aws<{ PolicyVersion: { Document: unknown } }>(
+        'iam',
+        'get-policy-version',
+        '--policy-arn',
+        arn,
+        '--version-id',
+        meta.Policy.DefaultVersionId,
+      );
+      expect(canonicalizePolicy(version.PolicyVersion.Document)).toEqual(canonicalizePolicy(p.document));
+    }),
+  );
+  const ctrlAttached = await aws<{ AttachedPolicies: { PolicyName: string }[] }>(
+    'iam',
+    'list-attached-role-policies',
+    '--role-name',
+    controllerRole,
+  );
+  expect(ctrlAttached.AttachedPolicies.map((p) => p.PolicyName).sort()).toEqual(
+    facts.controllerPolicies.map((p) => String(p.name)).sort(),
+  );
+  const url = (await aws<{ QueueUrl: string }>('sqs', 'get-queue-url', '--queue-name', name)).QueueUrl;
+  const attrs = (
+    await aws<{ Attributes: Record<string, string> }>(
+      'sqs',
+      'get-queue-attributes',
+      '--queue-url',
+      url,
+      '--attribute-names',
+      'All',
+    )
+  ).Attributes;
+  expect(attrs.QueueArn).toBe(queueArn);
+  expect(attrs.MessageRetentionPeriod).toBe(facts.queue.attributes.MessageRetentionPeriod);
+  expect(attrs.SqsManagedSseEnabled).toBe(facts.queue.attributes.SqsManagedSseEnabled);
+  expect(canonicalizePolicy(attrs.Policy)).toEqual(canonicalizePolicy(facts.queue.policy));
+  await Promise.all(
+    facts.rules.map(async (r) => {
+      const ruleName = `Karpenter-${name}-${r.logicalId}`;
+      const d = await aws<{ EventPattern: string; State: string }>(
+        'events',
+        'describe-rule',
+        '--name',
+        ruleName,
+      );
+      expect(JSON.parse(d.EventPattern)).toEqual(r.eventPattern);
+      expect(d.State).toBe('ENABLED');
+      const t = await aws<{ Targets: { Id: string; Arn: string }[] }>(
+        'events',
+        'list-targets-by-rule',
+        '--rule',
+        ruleName,
+      );
+      expect(t.Targets).toEqual(r.targets);
+    }),
+  );
+  expect(facts.rules).toHaveLength(5);
+  const entry = await aws<{ accessEntry: { type: string } }>(
+    'eks',
+    'describe-access-entry',
+    '--cluster-name',
+    name,
+    '--principal-arn',
+    `arn:aws:iam::${acct}:role/${nodeRole}`,
+  );
+  expect(entry.accessEntry.type).toBe('EC2_LINUX');
+  const assoc = await aws<{ associations: { serviceAccount: string; namespace: string }[] }>(
+    'eks',
+    'list-pod-identity-associations',
+    '--cluster-name',
+    name,
+  );
+  expect(assoc.associations.map((a) => `${a.namespace}/${a.serviceAccount}`)).toEqual([
+    'kube-system/karpenter',
+  ]);
+  const tags = await aws<{ Tags: { ResourceId: string; Value: string }[] }>(
+    'ec2',
+    'describe-tags',
+    '--filters',
+    `Name=resource-id,Values=${tagged.join(',')}`,
+    'Name=key,Values=karpenter.sh/discovery',
+  );
+  expect(tags.Tags.map((t) => [t.ResourceId, t.Value]).sort()).toEqual(tagged.map((id) => [id, name]).sort());
+
+  // Drift: a detached policy, a removed tag, an edited queue policy, a deleted rule.
+  const detachedArn = `arn:aws:iam::${acct}:policy/${policies[3]!}`;
+  await aws('iam', 'detach-role-policy', '--role-name', controllerRole, '--policy-arn', detachedArn);
+  await aws(
+    'ec2',
+    'delete-tags',
+    '--resources',
+    cluster.subnetIds[1]!,
+    '--tags',
+    'Key=karpenter.sh/discovery',
+  );
+  const editedPolicy = canonicalizePolicy(attrs.Policy) as { Statement: { Sid?: string }[] };
+  const kept = {
+    Version: '2012-10-17',
+    Id: 'EC2InterruptionPolicy',
+    Statement: (JSON.parse(attrs.Policy!) as { Statement: { Sid?: string }[] }).Statement.filter(
+      (s) => s.Sid !== 'DenyHTTP',
+    ),
+  };
+  expect(kept.Statement.length).toBe(editedPolicy.Statement.length - 1);
+  await aws(
+    'sqs',
+    'set-queue-attributes',
+    '--queue-url',
+    url,
+    '--attributes',
+    JSON.stringify({ Policy: JSON.stringify(kept) }),
+  );
+  const deletedRule = `Karpenter-${name}-RebalanceRule`;
+  await aws('events', 'remove-targets', '--rule', deletedRule, '--ids', 'KarpenterInterruptionQueueTarget');
+  await aws('events', 'delete-rule', '--name', deletedRule);
+
+  const drifted = await run({ command: 'plan' });
+  expect(drifted.code).toBe(0);
+  const changes = actionable(readPlan(drifted.outputs['plan-path']!));
+  expect(changes.map((c) => [c.ref, c.action])).toEqual([
+    [`aws:iam:role/${controllerRole}/policy/${policies[3]!}`, 'create'],
+    [`aws:sqs:queue/${name}`, 'update'],
+    [`aws:events:rule/${deletedRule}`, 'create'],
+    [`aws:ec2:tag/${cluster.subnetIds[1]!}/karpenter.sh/discovery`, 'create'],
+  ]);
+  const queueChange = changes[1]!;
+  expect(queueChange.fieldChanges.map((f) => f.path)).toEqual(['Policy.Statement[DenyHTTP]']);
+  expect(drifted.outputs.summary).toBe('+3 ~1 -0');
+
+  const repaired = await run({ command: 'apply', fingerprint: drifted.outputs.fingerprint! });
+  expect(repaired.code).toBe(0);
+  const clean = await run({ command: 'plan' });
+  expect(actionable(readPlan(clean.outputs['plan-path']!))).toEqual([]);
+});
