@@ -183,54 +183,44 @@ test('plan lists every prerequisite; apply creates them; the next plan is empty;
     nodeRoleArn: `arn:aws:iam::${acct}:role/${nodeRole}`,
     queueArn,
   });
-  const role = await aws<{ Role: { AssumeRolePolicyDocument: unknown; Tags: { Key: string }[] } }>(
-    'iam',
-    'get-role',
-    '--role-name',
-    nodeRole,
-  );
-  expect(canonicalizePolicy(role.Role.AssumeRolePolicyDocument)).toEqual(
+  // One call returns every role with its trust and attachments, and every policy with its versions.
+  const details = await aws<{
+    RoleDetailList: {
+      RoleName: string;
+      AssumeRolePolicyDocument: unknown;
+      Tags?: { Key: string; Value: string }[];
+      AttachedManagedPolicies: { PolicyName: string; PolicyArn: string }[];
+    }[];
+    Policies: {
+      Arn: string;
+      DefaultVersionId: string;
+      PolicyVersionList: { VersionId: string; Document: unknown }[];
+    }[];
+  }>('iam', 'get-account-authorization-details', '--filter', 'Role', 'LocalManagedPolicy');
+  const roleOf = (n: string) => details.RoleDetailList.find((r) => r.RoleName === n)!;
+  expect(canonicalizePolicy(roleOf(nodeRole).AssumeRolePolicyDocument)).toEqual(
     canonicalizePolicy(facts.nodeRoleTrust),
   );
-  expect(role.Role.Tags.map((t) => t.Key)).toContain('karpenter-action/managed-by');
-  const attached = await aws<{ AttachedPolicies: { PolicyArn: string }[] }>(
-    'iam',
-    'list-attached-role-policies',
-    '--role-name',
-    nodeRole,
-  );
-  expect(attached.AttachedPolicies.map((p) => p.PolicyArn).sort()).toEqual(
-    [...(facts.nodeRoleManagedPolicyArns as string[])].sort(),
-  );
-  await Promise.all(
-    facts.controllerPolicies.map(async (p) => {
-      const arn = `arn:aws:iam::${acct}:policy/${String(p.name)}`;
-      const meta = await aws<{ Policy: { DefaultVersionId: string } }>(
-        'iam',
-        'get-policy',
-        '--policy-arn',
-        arn,
-      );
-      const version = await aws<{ PolicyVersion: { Document: unknown } }>(
-        'iam',
-        'get-policy-version',
-        '--policy-arn',
-        arn,
-        '--version-id',
-        meta.Policy.DefaultVersionId,
-      );
-      expect(canonicalizePolicy(version.PolicyVersion.Document)).toEqual(canonicalizePolicy(p.document));
-    }),
-  );
-  const ctrlAttached = await aws<{ AttachedPolicies: { PolicyName: string }[] }>(
-    'iam',
-    'list-attached-role-policies',
-    '--role-name',
-    controllerRole,
-  );
-  expect(ctrlAttached.AttachedPolicies.map((p) => p.PolicyName).sort()).toEqual(
-    facts.controllerPolicies.map((p) => String(p.name)).sort(),
-  );
+  expect(roleOf(nodeRole).Tags).toContainEqual({
+    Key: 'karpenter-action/managed-by',
+    Value: 'karpenter-action',
+  });
+  expect(
+    roleOf(nodeRole)
+      .AttachedManagedPolicies.map((p) => p.PolicyArn)
+      .sort(),
+  ).toEqual([...(facts.nodeRoleManagedPolicyArns as string[])].sort());
+  expect(
+    roleOf(controllerRole)
+      .AttachedManagedPolicies.map((p) => p.PolicyName)
+      .sort(),
+  ).toEqual(facts.controllerPolicies.map((p) => String(p.name)).sort());
+  for (const p of facts.controllerPolicies) {
+    const live = details.Policies.find((x) => x.Arn === `arn:aws:iam::${acct}:policy/${String(p.name)}`)!;
+    expect(live.PolicyVersionList).toHaveLength(1);
+    const doc = live.PolicyVersionList.find((v) => v.VersionId === live.DefaultVersionId)!.Document;
+    expect(canonicalizePolicy(doc)).toEqual(canonicalizePolicy(p.document));
+  }
   const url = (await aws<{ QueueUrl: string }>('sqs', 'get-queue-url', '--queue-name', name)).QueueUrl;
   const attrs = (
     await aws<{ Attributes: Record<string, string> }>(
@@ -246,26 +236,26 @@ test('plan lists every prerequisite; apply creates them; the next plan is empty;
   expect(attrs.MessageRetentionPeriod).toBe(facts.queue.attributes.MessageRetentionPeriod);
   expect(attrs.SqsManagedSseEnabled).toBe(facts.queue.attributes.SqsManagedSseEnabled);
   expect(canonicalizePolicy(attrs.Policy)).toEqual(canonicalizePolicy(facts.queue.policy));
-  await Promise.all(
-    facts.rules.map(async (r) => {
-      const ruleName = `Karpenter-${name}-${r.logicalId}`;
-      const d = await aws<{ EventPattern: string; State: string }>(
-        'events',
-        'describe-rule',
-        '--name',
-        ruleName,
-      );
-      expect(JSON.parse(d.EventPattern)).toEqual(r.eventPattern);
-      expect(d.State).toBe('ENABLED');
-      const t = await aws<{ Targets: { Id: string; Arn: string }[] }>(
+  const listed = await aws<{ Rules: { Name: string; EventPattern: string; State: string }[] }>(
+    'events',
+    'list-rules',
+    '--name-prefix',
+    `Karpenter-${name}-`,
+  );
+  expect(listed.Rules.map((r) => [r.Name, JSON.parse(r.EventPattern) as unknown, r.State]).sort()).toEqual(
+    facts.rules.map((r) => [`Karpenter-${name}-${r.logicalId}`, r.eventPattern, 'ENABLED']).sort(),
+  );
+  const targets = await Promise.all(
+    facts.rules.map((r) =>
+      aws<{ Targets: unknown[] }>(
         'events',
         'list-targets-by-rule',
         '--rule',
-        ruleName,
-      );
-      expect(t.Targets).toEqual(r.targets);
-    }),
+        `Karpenter-${name}-${r.logicalId}`,
+      ),
+    ),
   );
+  expect(targets.map((t) => t.Targets)).toEqual(facts.rules.map((r) => r.targets));
   expect(facts.rules).toHaveLength(5);
   const entry = await aws<{ accessEntry: { type: string } }>(
     'eks',
