@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { Change, Plan } from '../../src/plan/model.ts';
 import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
 import { templateFacts } from '../helpers/cfn-template.ts';
+import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
 import { runAction } from '../helpers/run-action.ts';
 import {
   accountSession,
@@ -30,38 +31,6 @@ const exec = promisify(execFile);
 let cluster: ClusterInfo;
 let workspace: string;
 let env: Record<string, string>;
-
-export const NODEPOOL = `apiVersion: karpenter.sh/v1
-kind: NodePool
-metadata:
-  name: default
-spec:
-  template:
-    spec:
-      requirements:
-        - key: kubernetes.io/arch
-          operator: In
-          values: ['amd64']
-      nodeClassRef:
-        group: karpenter.k8s.aws
-        kind: EC2NodeClass
-        name: default
-`;
-export const NODECLASS = `apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata:
-  name: default
-spec:
-  role: KarpenterNodeRole-\${CLUSTER_NAME}
-  amiSelectorTerms:
-    - alias: al2023@v20260101
-  subnetSelectorTerms:
-    - tags:
-        karpenter.sh/discovery: \${CLUSTER_NAME}
-  securityGroupSelectorTerms:
-    - tags:
-        karpenter.sh/discovery: \${CLUSTER_NAME}
-`;
 
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'prereqs', ...inputs }, env, workspace });
