@@ -96,7 +96,7 @@ writeFileSync(
 );
 const action = async (inputs: Record<string, string>) => {
   const r = await runAction({
-    inputs: { config: '.github/karpenter.yaml', stages: 'pools', ...inputs },
+    inputs: { config: '.github/karpenter.yaml', stages: 'prereqs,pools', ...inputs },
     env: {
       PATH: `${state.binDir}:${process.env.PATH ?? ''}`,
       AWS_ENDPOINT_URL: state.motoUrl,

@@ -433,9 +433,7 @@ async function applyPrereqs(ctx: PrereqsContext, plan: StagePlan): Promise<Stage
       break;
     }
     try {
-      const r = await applier(ch);
-      results.push(r);
-      ctx.log.info(`${r.outcome === 'done' ? 'applied' : r.outcome}: ${ch.action} ${ch.kind} ${ch.name}`);
+      results.push(await applier(ch));
     } catch (e) {
       const err = e as Error;
       results.push({
