@@ -26,6 +26,7 @@ export interface SandboxState {
   pid: number;
   controlUrl: string;
   motoUrl: string;
+  /** The moto launcher's admin server: the TokenReview webhook, kube registrations and /faults. */
   webhookUrl: string;
   etcdUrl: string;
   region: string;

@@ -3,6 +3,7 @@
 The webhook does what aws-iam-authenticator does for EKS: it takes a `k8s-aws-v1.` bearer token (a
 presigned STS GetCallerIdentity URL), checks it was signed for this cluster, asks moto's STS who the
 caller is, and maps the caller through the cluster's access entries or the aws-auth ConfigMap.
+The same server manages the fault injection rules of faults.py (/faults).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import faults
 
 TOKEN_PREFIX = "k8s-aws-v1."
 TOKEN_MAX_AGE = datetime.timedelta(minutes=15)
@@ -627,7 +630,20 @@ def make_admin_server(host: str, port: int, moto_url_ref: dict[str, Any]) -> Thr
                 return "tokenreview", unquote(m.group(1))
             return path, None
 
+        def _faults(self) -> bool:
+            """Serve /faults (fault injection rules, see faults.py); False when the path is another's."""
+            try:
+                out = faults.admin_route(self.command, urlsplit(self.path).path, self._body)
+            except ValueError as e:
+                out = (400, {"error": str(e)})
+            if out is None:
+                return False
+            self._send(*out)
+            return True
+
         def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            if self._faults():
+                return
             route, name = self._route()
             if route == "/healthz":
                 self._send(200, {"ok": True})
@@ -653,6 +669,8 @@ def make_admin_server(host: str, port: int, moto_url_ref: dict[str, Any]) -> Thr
             self._send(200, reg.public())
 
         def do_DELETE(self) -> None:  # noqa: N802
+            if self._faults():
+                return
             route, name = self._route()
             if route != "kube" or not name:
                 self._send(404, {"error": "not found"})
@@ -663,6 +681,8 @@ def make_admin_server(host: str, port: int, moto_url_ref: dict[str, Any]) -> Thr
             self._send(200 if existed else 404, {"deleted": existed})
 
         def do_POST(self) -> None:  # noqa: N802
+            if self._faults():
+                return
             route, key = self._route()
             if route != "tokenreview" or not key:
                 self._send(404, {"error": "not found"})

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run moto 5.2.1 with the sandbox's AWS extensions, plus the admin/TokenReview server.
+"""Run moto 5.2.1 with the sandbox's AWS extensions and fault injection, plus the admin/TokenReview server.
 
     python3 sandbox/moto/launcher.py --host 127.0.0.1 --port P --admin-port Q \
         [--parent-pid PID] [--kubernetes-version 1.36] [--log-requests] [--warm]
@@ -151,10 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
+    import faults
     import kube_auth
 
+    app = faults.FaultInjector(DomainDispatcherApplication(create_backend_app))
     try:
-        moto_server = make_server(args.host, args.port, DomainDispatcherApplication(create_backend_app), threaded=True)
+        moto_server = make_server(args.host, args.port, app, threaded=True)
     except OSError as e:
         print(f"cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 2

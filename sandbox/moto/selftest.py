@@ -148,10 +148,12 @@ class Launcher:
 
 
 def client(service: str, moto: str, region: str = REGION, account: str | None = None,
-           key: str = "testing", secret: str = "testing", token: str | None = None) -> Any:
+           key: str = "testing", secret: str = "testing", token: str | None = None, attempts: int | None = None) -> Any:
+    # Legacy max_attempts counts retries; `attempts` caps all tries, so an injected 5xx is not retried away.
+    retries = {"total_max_attempts": attempts} if attempts else {"max_attempts": 1}
     c = boto3.client(
         service, endpoint_url=moto, region_name=region, aws_access_key_id=key, aws_secret_access_key=secret,
-        aws_session_token=token, config=Config(retries={"max_attempts": 1}),
+        aws_session_token=token, config=Config(retries=retries),
     )
     if account:
         def add_account(request: Any, **_: Any) -> None:
@@ -932,6 +934,93 @@ def test_iam_sqs_sts(env: Env) -> None:
     R.check("AssumeRoleWithWebIdentity refuses unknown roles", web_identity)
 
 
+def test_faults(env: Env) -> None:
+    R.section = "fault injection"
+    m, admin = env.l.moto, env.l.admin
+
+    def once(service: str, account: str | None = None) -> Any:
+        return client(service, m, account=account, attempts=1)
+
+    def arm(rule: dict[str, Any]) -> str:
+        st, body = http("POST", f"{admin}/faults", rule)
+        eq(st, 200, f"POST /faults {body}")
+        return body["id"]
+
+    def fault(rule_id: str) -> dict[str, Any]:
+        st, body = http("GET", f"{admin}/faults")
+        eq(st, 200, "GET /faults")
+        return next(f for f in body["faults"] if f["id"] == rule_id)
+
+    def sqs_json() -> None:
+        sqs = once("sqs")
+        rid = arm({"operation": "CreateQueue", "code": "QueueDeletedRecently", "status": 400})
+        expect_error(lambda: sqs.create_queue(QueueName="selftest-faults"), "QueueDeletedRecently", 400)
+        ensure(sqs.create_queue(QueueName="selftest-faults")["QueueUrl"].endswith("/selftest-faults"), "then succeeds")
+        f = fault(rid)
+        eq((f["remaining"], len(f["hits"]), f["hits"][0]["service"]), (0, 1, "sqs"), "remaining, hits, service")
+
+    R.check("SQS JSON protocol: code from x-amzn-query-error, then the call succeeds", sqs_json)
+
+    def iam_query() -> None:
+        iam = once("iam")
+        arm({"operation": "CreateRole"})
+        other = arm({"operation": "CreateRole", "accountId": OTHER_ACCOUNT})
+        expect_error(lambda: iam.create_role(RoleName="selftest-fault-role", AssumeRolePolicyDocument=trust("ec2.amazonaws.com")),
+                     "InternalFailure", 500)
+        # The other account's rule is still armed, so this form body is read and must reach moto intact.
+        iam.create_role(RoleName="selftest-fault-role", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+        eq(iam.get_role(RoleName="selftest-fault-role")["Role"]["RoleName"], "selftest-fault-role", "role created")
+        eq(fault(other)["remaining"], 1, "rule for another account untouched")
+        expect_error(lambda: once("iam", OTHER_ACCOUNT).create_role(
+            RoleName="selftest-fault-role", AssumeRolePolicyDocument=trust("ec2.amazonaws.com")), "InternalFailure", 500)
+        eq(fault(other)["hits"][0]["accountId"], OTHER_ACCOUNT, "hit records the account")
+
+    R.check("IAM query protocol (form body), scoped by account", iam_query)
+
+    def ec2_query() -> None:
+        ec2 = once("ec2")
+        arm({"operation": "CreateTags", "code": "RequestLimitExceeded", "status": 503, "message": "slow <down>"})
+        tag = {"Resources": [env.vpc], "Tags": [{"Key": "selftest", "Value": "fault"}]}
+        expect_error(lambda: ec2.create_tags(**tag), "RequestLimitExceeded", 503, "slow <down>")
+        ec2.create_tags(**tag)
+
+    R.check("EC2 query protocol", ec2_query)
+
+    def eks_rest() -> None:
+        eks = once("eks")
+        env.cluster("st-faults", "API")
+        role = env.iam.create_role(RoleName="selftest-fault-entry", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+        arn = role["Role"]["Arn"]
+        for op, code in (("CreateAccessEntry", "ResourceInUseException"), ("CreatePodIdentityAssociation", "ServerException"),
+                         ("CreateAddon", "ServerException")):
+            arm({"operation": op, "code": code, "status": 409 if code == "ResourceInUseException" else 500})
+        expect_error(lambda: eks.create_access_entry(clusterName="st-faults", principalArn=arn), "ResourceInUseException", 409)
+        eks.create_access_entry(clusterName="st-faults", principalArn=arn)
+        expect_error(lambda: eks.create_pod_identity_association(
+            clusterName="st-faults", namespace="kube-system", serviceAccount="karpenter", roleArn=arn), "ServerException", 500)
+        expect_error(lambda: eks.create_addon(clusterName="st-faults", addonName="eks-pod-identity-agent"),
+                     "ServerException", 500)
+        env.eks.delete_cluster(name="st-faults")
+
+    R.check("EKS REST-JSON: CreateAccessEntry, CreatePodIdentityAssociation, CreateAddon", eks_rest)
+
+    def admin_api() -> None:
+        for bad in ({}, {"operation": "CreateQueue", "count": 0}, {"operation": "CreateQueue", "status": 200},
+                    {"operation": "CreateQueue", "colour": "red"}):
+            st, _ = http("POST", f"{admin}/faults", bad)
+            eq(st, 400, f"rule {bad} refused")
+        rid = arm({"operation": "GetCallerIdentity", "count": 2, "accountId": "000000000000"})
+        eq(http("DELETE", f"{admin}/faults/{rid}")[0], 200, "DELETE one")
+        eq(http("DELETE", f"{admin}/faults/{rid}")[0], 404, "DELETE one again")
+        arm({"operation": "GetCallerIdentity", "accountId": "000000000000"})
+        st, body = http("DELETE", f"{admin}/faults")
+        ensure(st == 200 and body["cleared"] >= 1, f"DELETE /faults {st} {body}")
+        eq(http("GET", f"{admin}/faults")[1], {"faults": []}, "all cleared")
+
+    R.check("POST/GET/DELETE /faults validate, list and clear", admin_api)
+    http("DELETE", f"{admin}/faults")
+
+
 def test_webhook(env: Env, api: FakeApiServer) -> None:
     R.section = "TokenReview webhook"
     m, admin, eks, iam = env.l.moto, env.l.admin, env.eks, env.iam
@@ -1187,6 +1276,7 @@ def main() -> int:
         test_kube_registration(env, api)
         test_ssm_amis(env)
         test_iam_sqs_sts(env)
+        test_faults(env)
         test_webhook(env, api)
         test_reset(env, api)
     finally:
