@@ -1,6 +1,7 @@
 /**
- * npm run bench: plan and apply wall time, Kubernetes and AWS API calls, and memory, for 1, 10 and
- * 100 NodePools against fresh sandbox clusters, side by side in one run.
+ * npm run bench: plan and apply wall time, Kubernetes and AWS API calls, and memory, for the pools
+ * stage with 1, 10 and 100 NodePools and for the prereqs stage, against fresh sandbox clusters, side
+ * by side in one run.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,7 @@ const fmt = (r: Record<string, number>) =>
     .join(', ');
 
 interface Row {
-  pools: number;
+  case: string;
   phase: string;
   seconds: number;
   kube: number;
@@ -68,8 +69,13 @@ interface Row {
   awsDetail: string;
   rssMb: number;
 }
+const CASES = [
+  ...SIZES.map((n) => ({ label: `pools, ${n} NodePool${n === 1 ? '' : 's'}`, stages: 'pools', pools: n })),
+  { label: 'prereqs (all AWS prerequisites)', stages: 'prereqs', pools: 1 },
+];
 const rows: Row[] = [];
-for (const n of SIZES) {
+for (const c of CASES) {
+  const n = c.pools;
   const res = await fetch(`${state.controlUrl}/clusters`, {
     method: 'POST',
     body: JSON.stringify({ withClusterAutoscaler: false }),
@@ -79,7 +85,7 @@ for (const n of SIZES) {
   const ws = workspaceFor(cluster.name, n);
   const env: RunEnv = { ...quiet, workspace: ws };
   const inputs = readInputs(
-    (name) => ({ config: '.github/karpenter.yaml', stages: 'pools', command: 'plan' })[name] ?? '',
+    (name) => ({ config: '.github/karpenter.yaml', stages: c.stages, command: 'plan' })[name] ?? '',
   );
   for (const phase of ['plan (all new)', 'apply', 'plan (no changes)']) {
     const t0 = performance.now();
@@ -95,7 +101,7 @@ for (const n of SIZES) {
       aws = prepared.aws.calls;
     }
     rows.push({
-      pools: n,
+      case: c.label,
       phase,
       seconds: (performance.now() - t0) / 1000,
       kube: total(kube),
@@ -123,7 +129,7 @@ async function runApplyMeasured(inputs: ReturnType<typeof readInputs>, env: RunE
 }
 
 const header = [
-  'NodePools',
+  'case',
   'phase',
   'wall s',
   'k8s calls',
@@ -133,7 +139,7 @@ const header = [
   'AWS by operation',
 ];
 const lines = rows.map((r) => [
-  String(r.pools),
+  r.case,
   r.phase,
   r.seconds.toFixed(2),
   String(r.kube),

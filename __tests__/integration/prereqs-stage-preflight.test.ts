@@ -108,6 +108,7 @@ async function plan(
       tags: {},
       ...o.prereqs,
     },
+    install: { values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} } },
     variables: {},
     source: { file: '.github/karpenter.yaml', line: 1 },
   };

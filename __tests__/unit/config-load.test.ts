@@ -64,3 +64,61 @@ test('a missing config file says how to fix it', () => {
     },
   ]);
 });
+
+test('install: values keep their lines; resources, helm and migration are checked', () => {
+  const ok = load(`cluster: c1
+region: us-east-1
+karpenter:
+  version: 1.14.1
+install:
+  replicas: 3
+  resources:
+    requests: {cpu: 1, memory: 1Gi}
+    limits: {cpu: "1", memory: 1Gi}
+  values:
+    logLevel: debug
+    settings:
+      featureGates:
+        spotToSpotConsolidation: true
+  helm: {version: v3.17.3}
+  migration:
+    enabled: true
+    nodeGroups:
+      ng-1: {minSize: 2, maxSize: 2, desiredSize: 2}
+`);
+  expect(ok.issues).toEqual([]);
+  expect(ok.config!.clusters[0]!.install).toEqual({
+    replicas: 3,
+    resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
+    values: { logLevel: 'debug', settings: { featureGates: { spotToSpotConsolidation: true } } },
+    valuesLines: { logLevel: 11, 'settings.featureGates.spotToSpotConsolidation': 14 },
+    helm: { version: '3.17.3' },
+    migration: { enabled: true, nodeGroups: { 'ng-1': { minSize: 2, maxSize: 2, desiredSize: 2 } } },
+  });
+  expect(
+    load('cluster: c1\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n').config!.clusters[0]!.install,
+  ).toEqual({ values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} } });
+
+  const bad = load(`cluster: c1
+region: us-east-1
+karpenter:
+  version: 1.14.1
+install:
+  replicas: 0
+  resources:
+    requests: {cpu: lots}
+  helm: {version: latest}
+  migration:
+    enabeld: true
+    nodeGroups:
+      ng-1: {minSize: 3, maxSize: 2, desiredSize: 2}
+`);
+  expect(bad.issues.map((i) => [i.line, i.field])).toEqual([
+    [6, 'install.replicas'],
+    [8, 'install.resources.requests.cpu'],
+    [9, 'install.helm'],
+    [11, 'install.migration.enabeld'],
+    [13, 'install.migration.nodeGroups.ng-1'],
+  ]);
+  expect(bad.issues[3]!.fix).toContain('enabled');
+});

@@ -20,6 +20,7 @@ export interface ClusterConfig {
   manifests: string[];
   pools: { prune: boolean };
   prereqs: PrereqsConfig;
+  install: InstallConfig;
   /** Extra `${NAME}` placeholders for manifests. */
   variables: Record<string, string>;
   /** Where this cluster's entry is, for messages. */
@@ -43,6 +44,28 @@ export interface PrereqsConfig {
   tags: Record<string, string>;
 }
 
+/** The install stage's choices: chart values the action sets, extra values, helm, and the move off Cluster Autoscaler. */
+export interface InstallConfig {
+  replicas?: number;
+  /** The controller container's resources (requests and limits), as Kubernetes quantities. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  /** Free-form chart values, merged last; keys that the target chart does not have are errors. */
+  values: Record<string, unknown>;
+  /** Where each values leaf is in the config file, by dotted path, for error messages. */
+  valuesLines: Record<string, number>;
+  /** Install this helm when the runner has none (or one older than 3.8). */
+  helm?: { version: string; sha256?: string };
+  migration: MigrationConfig;
+}
+
+/** Moving off Cluster Autoscaler, opt-in. */
+export interface MigrationConfig {
+  /** Pin the controller to the existing node groups and scale Cluster Autoscaler to zero once Karpenter is verified. */
+  enabled: boolean;
+  /** Node group scaling to apply after verification, as the migration guide's last step. */
+  nodeGroups: Record<string, { minSize: number; maxSize: number; desiredSize: number }>;
+}
+
 export interface LoadedConfig {
   file: string;
   /** Absolute directory the manifest globs are relative to. */
@@ -58,8 +81,12 @@ const CLUSTER_KEYS = [
   'manifests',
   'pools',
   'prereqs',
+  'install',
   'variables',
 ] as const;
+const INSTALL_KEYS = ['replicas', 'resources', 'values', 'helm', 'migration'] as const;
+const MIGRATION_KEYS = ['enabled', 'nodeGroups'] as const;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const PREREQS_KEYS = [
   'identity',
   'nodeRoleName',
@@ -365,6 +392,8 @@ function validateCluster(
     issues,
   );
 
+  const install = validateInstall(raw.install, path, add, (p) => lineOf(doc, lc, p), file, issues, at);
+
   const variables: Record<string, string> = {};
   if (raw.variables !== undefined) {
     if (!isObject(raw.variables)) add(['variables'], 'must be a mapping of NAME: value');
@@ -395,6 +424,7 @@ function validateCluster(
     manifests,
     pools: { prune },
     prereqs,
+    install,
     variables,
     source: { file, line },
   };
@@ -480,6 +510,145 @@ function validatePrereqs(
   if (raw.tags !== undefined) {
     if (!isObject(raw.tags)) add(['prereqs', 'tags'], 'must be a mapping of tag keys to values');
     else for (const [k, v] of Object.entries(raw.tags)) out.tags[k] = String(v);
+  }
+  return out;
+}
+
+function validateInstall(
+  raw: unknown,
+  path: Path,
+  add: (p: Path, message: string, fix?: string) => void,
+  lineAt: (p: Path) => number | undefined,
+  file: string,
+  issues: ConfigIssue[],
+  at: (p: Path) => number | undefined,
+): InstallConfig {
+  const out: InstallConfig = { values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} } };
+  if (raw === undefined) return out;
+  if (!isObject(raw)) {
+    add(['install'], 'must be a mapping');
+    return out;
+  }
+  checkKeys(raw, [...path, 'install'], INSTALL_KEYS, file, lineAt, issues);
+  if (raw.replicas !== undefined) {
+    if (typeof raw.replicas !== 'number' || !Number.isInteger(raw.replicas) || raw.replicas < 1)
+      add(['install', 'replicas'], 'must be a whole number of at least 1', 'Karpenter runs 2 by default');
+    else out.replicas = raw.replicas;
+  }
+  if (raw.resources !== undefined) {
+    if (!isObject(raw.resources)) add(['install', 'resources'], 'must be a mapping with requests and limits');
+    else {
+      checkKeys(
+        raw.resources,
+        [...path, 'install', 'resources'],
+        ['requests', 'limits'],
+        file,
+        lineAt,
+        issues,
+      );
+      const res: NonNullable<InstallConfig['resources']> = {};
+      for (const kind of ['requests', 'limits'] as const) {
+        const v = raw.resources[kind];
+        if (v === undefined) continue;
+        if (!isObject(v)) {
+          add(['install', 'resources', kind], 'must be a mapping such as {cpu: 1, memory: 1Gi}');
+          continue;
+        }
+        checkKeys(v, [...path, 'install', 'resources', kind], ['cpu', 'memory'], file, lineAt, issues);
+        const q: Record<string, string> = {};
+        for (const [name, value] of Object.entries(v)) {
+          if ((typeof value !== 'string' && typeof value !== 'number') || !QUANTITY.test(String(value)))
+            add(
+              ['install', 'resources', kind, name],
+              `${JSON.stringify(value)} is not a quantity`,
+              'e.g. 1, 500m, 1Gi',
+            );
+          else q[name] = String(value);
+        }
+        res[kind] = q;
+      }
+      out.resources = res;
+    }
+  }
+  if (raw.values !== undefined) {
+    if (!isObject(raw.values)) add(['install', 'values'], 'must be a mapping of chart values');
+    else {
+      out.values = raw.values;
+      const walk = (v: unknown, p: string[]) => {
+        if (isObject(v) && Object.keys(v).length > 0) {
+          for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+          return;
+        }
+        out.valuesLines[p.join('.')] = at(['install', 'values', ...p]) ?? 1;
+      };
+      walk(raw.values, []);
+    }
+  }
+  if (raw.helm !== undefined) {
+    const h = raw.helm;
+    if (
+      !isObject(h) ||
+      typeof h.version !== 'string' ||
+      !/^\d+\.\d+\.\d+$/.test(h.version.replace(/^v/, ''))
+    ) {
+      add(
+        ['install', 'helm'],
+        'must be {version: 3.x.y} with an optional sha256',
+        'e.g. helm: {version: 3.17.3}',
+      );
+    } else {
+      checkKeys(h, [...path, 'install', 'helm'], ['version', 'sha256'], file, lineAt, issues);
+      if (h.sha256 !== undefined && (typeof h.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(h.sha256)))
+        add(['install', 'helm', 'sha256'], 'must be 64 lower-case hex digits');
+      out.helm = {
+        version: h.version.replace(/^v/, ''),
+        ...(typeof h.sha256 === 'string' ? { sha256: h.sha256 } : {}),
+      };
+    }
+  }
+  const m = raw.migration;
+  if (m !== undefined) {
+    if (!isObject(m)) add(['install', 'migration'], 'must be a mapping such as {enabled: true}');
+    else {
+      checkKeys(m, [...path, 'install', 'migration'], MIGRATION_KEYS, file, lineAt, issues);
+      if (m.enabled !== undefined) {
+        if (typeof m.enabled !== 'boolean') add(['install', 'migration', 'enabled'], 'must be true or false');
+        else out.migration.enabled = m.enabled;
+      }
+      if (m.nodeGroups !== undefined) {
+        if (!isObject(m.nodeGroups))
+          add(
+            ['install', 'migration', 'nodeGroups'],
+            'must map node group names to {minSize, maxSize, desiredSize}',
+          );
+        else
+          for (const [ng, sc] of Object.entries(m.nodeGroups)) {
+            const p = ['install', 'migration', 'nodeGroups', ng];
+            const n = (k: string) => (isObject(sc) ? sc[k] : undefined);
+            const [min, max, desired] = [n('minSize'), n('maxSize'), n('desiredSize')];
+            const ok = [min, max, desired].every(
+              (x) => typeof x === 'number' && Number.isInteger(x) && x >= 0,
+            );
+            if (!ok)
+              add(
+                p,
+                'must be {minSize, maxSize, desiredSize} with whole numbers',
+                'e.g. {minSize: 2, maxSize: 2, desiredSize: 2}',
+              );
+            else if ((min as number) > (desired as number) || (desired as number) > (max as number))
+              add(
+                p,
+                `needs minSize ≤ desiredSize ≤ maxSize (got ${String(min)}/${String(desired)}/${String(max)})`,
+              );
+            else
+              out.migration.nodeGroups[ng] = {
+                minSize: min as number,
+                maxSize: max as number,
+                desiredSize: desired as number,
+              };
+          }
+      }
+    }
   }
   return out;
 }
