@@ -100,3 +100,17 @@ export async function templateChart(
     else child.stdin?.end();
   });
 }
+
+/** The chart's own `values.yaml`, as helm shows it: the keys that chart version knows. */
+export async function readChartValues(helm: HelmInfo, ref: ChartRef): Promise<string> {
+  const args = ['show', 'values', ref.chart];
+  if (ref.version) args.push('--version', ref.version);
+  try {
+    return (await run(helm.path, args, { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 })).stdout;
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`helm show values ${ref.chart} failed: ${err.stderr?.trim() || err.message}`, {
+      cause: e,
+    });
+  }
+}
