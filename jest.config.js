@@ -7,6 +7,9 @@ const common = {
   transform,
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testEnvironment: 'node',
+  // etcd's data (.snap files among it) and the bundle are not the project's tests or snapshots
+  modulePathIgnorePatterns: ['<rootDir>/.sandbox/', '<rootDir>/dist/'],
+  watchPathIgnorePatterns: ['<rootDir>/.sandbox/'],
 };
 
 export default {

@@ -46,6 +46,10 @@ export class KubeHttp {
   /** Requests sent, by method; the benchmark reports them. */
   readonly calls: Record<string, number> = {};
   private readonly kc: KubeConfig;
+  /** The KubeConfig this client authenticates with; helm is given the same credentials. */
+  get kubeConfig(): KubeConfig {
+    return this.kc;
+  }
   constructor(kc: KubeConfig) {
     this.kc = kc;
     const cluster = kc.getCurrentCluster();

@@ -16,18 +16,21 @@ import { renderPlanJson } from '../render/json.ts';
 import { renderPlanText } from '../render/text.ts';
 import { poolsStage, type PoolsContext } from '../stages/pools.ts';
 import { prereqsStage, type PrereqsContext } from '../stages/prereqs.ts';
+import { installStage, type InstallContext } from '../stages/install.ts';
+import { homedir } from 'node:os';
 import type { StageResult } from '../stages/types.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { prepare, type Prepared, type RunEnv } from './prepare.ts';
 
 /** Stages this build can plan; the others are reported as not run. */
-const AVAILABLE: readonly StageName[] = ['prereqs', 'pools'];
+const AVAILABLE: readonly StageName[] = ['prereqs', 'install', 'pools'];
 
 export interface PlannedRun {
   prepared: Prepared;
   plan: Plan;
   poolsCtx: PoolsContext;
   prereqsCtx: PrereqsContext;
+  installCtx: InstallContext;
 }
 
 /** Plans every selected stage. Never writes to AWS or Kubernetes. */
@@ -48,13 +51,23 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
     kube: prepared.kube,
     manifests: prepared.manifests,
   };
+  const installCtx: InstallContext = {
+    cluster,
+    log: env.log,
+    aws: prepared.aws,
+    kube: prepared.kube,
+    configDir: prepared.config.dir,
+    toolCacheDir: join(process.env.RUNNER_TOOL_CACHE ?? join(homedir(), '.cache'), 'karpenter-action'),
+  };
   const stages: StagePlan[] = [];
   for (const stage of inputs.stages) {
     if (!AVAILABLE.includes(stage)) {
       env.log.info(`stage ${stage}: not part of this build; skipped`);
       continue;
     }
-    stages.push(stage === 'prereqs' ? await prereqsStage.plan(prereqsCtx) : await poolsStage.plan(poolsCtx));
+    if (stage === 'prereqs') stages.push(await prereqsStage.plan(prereqsCtx));
+    else if (stage === 'install') stages.push(await installStage.plan(installCtx));
+    else stages.push(await poolsStage.plan(poolsCtx));
   }
   const plan: Plan = {
     formatVersion: PLAN_FORMAT_VERSION,
@@ -68,7 +81,7 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
     counts: countChanges(stages),
     fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, stages),
   };
-  return { prepared, plan, poolsCtx, prereqsCtx };
+  return { prepared, plan, poolsCtx, prereqsCtx, installCtx };
 }
 
 /** Writes the plan file, outputs, annotations and summary; returns the plan file's path. */
@@ -145,6 +158,7 @@ export async function runApply(
   for (const stagePlan of plan.stages) {
     let r: StageResult;
     if (stagePlan.stage === 'prereqs') r = await prereqsStage.apply(run.prereqsCtx, stagePlan);
+    else if (stagePlan.stage === 'install') r = await installStage.apply(run.installCtx, stagePlan);
     else if (stagePlan.stage === 'pools') r = await poolsStage.apply(run.poolsCtx, stagePlan);
     else continue;
     results.push(r);

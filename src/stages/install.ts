@@ -1,0 +1,364 @@
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import type { AwsClients } from '../adapters/aws.ts';
+import { ensureHelm } from '../adapters/helm-install.ts';
+import { HelmReleases, type HelmReleaseInfo } from '../adapters/helm-release.ts';
+import { readChartValues, resolveChart, templateChart, type HelmInfo } from '../adapters/helm.ts';
+import { KubeDiscovery } from '../adapters/kube-discovery.ts';
+import { KubeApiError } from '../adapters/kube-http.ts';
+import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
+import { diffFields } from '../plan/field-diff.ts';
+import type { Change, Finding, StagePlan } from '../plan/model.ts';
+import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
+import { buildChartValues, checkValuesKeys } from '../install/values.ts';
+import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
+
+export const CRD_RELEASE = 'karpenter-crd';
+export const CONTROLLER_RELEASE = 'karpenter';
+const CRDS: KubeResource = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  plural: 'customresourcedefinitions',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+};
+
+export interface InstallContext extends BaseContext {
+  aws: AwsClients;
+  kube: KubePort;
+  /** The directory the config file is in: a local chart repository is relative to it. */
+  configDir: string;
+  /** Where a pinned helm is kept between runs. */
+  toolCacheDir: string;
+  /** Filled by plan for apply: the helm to use and what each release gets. */
+  desired?: InstallDesired;
+  /** How long apply waits for the CRDs to be Established. */
+  crdTimeoutSeconds?: number;
+}
+
+interface ReleasePlan {
+  release: string;
+  chart: string;
+  version?: string;
+  values: Record<string, unknown>;
+  skipCrds: boolean;
+  /** Whether the plan has any change for this release (its version or one of its objects). */
+  changed: boolean;
+  crdNames: string[];
+  /** The plan's changes that this release carries out. */
+  refs: string[];
+}
+
+interface InstallDesired {
+  helm: HelmInfo;
+  namespace: string;
+  releases: ReleasePlan[];
+}
+
+const objectRef = (o: KubeObject) => {
+  const ns = o.metadata?.namespace ? `${o.metadata.namespace}/` : '';
+  return `k8s:${String(o.apiVersion)}/${String(o.kind)}/${ns}${String(o.metadata?.name)}`;
+};
+const releaseRef = (namespace: string, release: string) => `helm:release/${namespace}/${release}`;
+
+/** The objects of a rendered chart, in its order, with the release namespace filled in where needed. */
+export function parseRendered(text: string): KubeObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => !!o && typeof o === 'object' && !!o.kind);
+}
+
+/** The metadata helm adds to every object it installs, so the dry-run sees the object as helm leaves it. */
+function withHelmOwnership(o: KubeObject, release: string, namespace: string): KubeObject {
+  const obj = structuredClone(o);
+  const meta = (obj.metadata ??= {});
+  meta.labels = { ...(meta.labels ?? {}), 'app.kubernetes.io/managed-by': 'Helm' };
+  meta.annotations = {
+    ...(meta.annotations ?? {}),
+    'meta.helm.sh/release-name': release,
+    'meta.helm.sh/release-namespace': namespace,
+  };
+  return obj;
+}
+
+/**
+ * Each rendered object against the cluster: a server-side apply dry-run (which takes over the fields
+ * the chart sets, as helm's upgrade would) compared with the live object, both normalized. A
+ * namespaced object whose namespace does not exist yet is a create of the rendered object.
+ */
+async function diffObjects(
+  kube: KubePort,
+  discovery: KubeDiscovery,
+  objects: KubeObject[],
+  namespace: string,
+  release: string,
+): Promise<{ changes: Change[]; findings: Finding[] }> {
+  const changes: Change[] = [];
+  const findings: Finding[] = [];
+  for (const raw of objects) {
+    const res = await discovery.resolve(String(raw.apiVersion), String(raw.kind));
+    const obj = withHelmOwnership(raw, release, namespace);
+    if (res?.namespaced && !obj.metadata?.namespace) obj.metadata = { ...obj.metadata, namespace };
+    const ref = objectRef(obj);
+    const base = {
+      ref,
+      stage: 'install' as const,
+      kind: String(obj.kind),
+      name: `${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${String(obj.metadata?.name)}`,
+    };
+    if (!res) {
+      changes.push({
+        ...base,
+        action: 'create',
+        after: normalizeKubeObject(obj),
+        fieldChanges: [],
+        reason: `part of the ${release} chart; its kind is not served yet`,
+      });
+      continue;
+    }
+    const live = await kube.get(res, String(obj.metadata?.name), obj.metadata?.namespace);
+    let desired: KubeObject;
+    try {
+      desired = await kube.apply(res, obj, { dryRun: true });
+    } catch (e) {
+      if (!live && e instanceof KubeApiError && e.code === 404) desired = obj;
+      else {
+        findings.push({
+          level: 'error',
+          code: 'chart-object-rejected',
+          message: `the API server rejects ${base.kind} ${base.name} of the ${release} chart: ${(e as Error).message}`,
+          ref,
+        });
+        continue;
+      }
+    }
+    const after = normalizeKubeObject(desired);
+    if (!live) {
+      changes.push({
+        ...base,
+        action: 'create',
+        after,
+        fieldChanges: [],
+        reason: `part of the ${release} chart`,
+      });
+      continue;
+    }
+    const before = normalizeKubeObject(live);
+    if (deepEqual(before, after)) {
+      changes.push({ ...base, action: 'no-op', fieldChanges: [], reason: 'matches the chart' });
+      continue;
+    }
+    changes.push({
+      ...base,
+      action: 'update',
+      before,
+      after,
+      fieldChanges: diffFields(before, after),
+      reason: `differs from the ${release} chart`,
+    });
+  }
+  return { changes, findings };
+}
+
+function releaseChange(
+  namespace: string,
+  release: string,
+  version: string,
+  live: HelmReleaseInfo | undefined,
+  objectsChanged: boolean,
+): Change {
+  const base = {
+    ref: releaseRef(namespace, release),
+    stage: 'install' as const,
+    kind: 'Helm release',
+    name: `${namespace}/${release}`,
+  };
+  const after = { chart: release, version };
+  if (!live) {
+    return {
+      ...base,
+      action: 'create',
+      after,
+      fieldChanges: [],
+      reason: `helm install ${release} ${version}`,
+    };
+  }
+  const before = { chart: live.chartName, version: live.chartVersion };
+  if (live.chartVersion === version && live.status === 'deployed' && !objectsChanged)
+    return { ...base, action: 'no-op', fieldChanges: [], reason: `revision ${live.revision}, ${version}` };
+  return {
+    ...base,
+    action: 'update',
+    before,
+    after,
+    fieldChanges: diffFields(before, after),
+    reason:
+      live.chartVersion !== version
+        ? `helm upgrade ${release} ${live.chartVersion} → ${version}`
+        : live.status !== 'deployed'
+          ? `the release is ${live.status}; helm upgrade brings it back`
+          : 'helm upgrade puts the chart objects back as the chart renders them',
+  };
+}
+
+async function planInstall(ctx: InstallContext): Promise<StagePlan> {
+  const c = ctx.cluster;
+  const version = c.karpenter.version;
+  const namespace = c.karpenter.namespace;
+  const findings: Finding[] = [];
+  const changes: Change[] = [];
+  const eks = (await ctx.aws.eks.send(new DescribeClusterCommand({ name: c.cluster }))).cluster;
+  if (eks?.computeConfig?.enabled) {
+    findings.push({
+      level: 'error',
+      code: 'eks-auto-mode-install',
+      message: `cluster ${c.cluster} runs EKS Auto Mode: AWS runs Karpenter there and owns nodepools.karpenter.sh and nodeclaims.karpenter.sh; installing the karpenter-crd chart would replace CRDs the managed Karpenter depends on`,
+      fix: 'leave Karpenter to Auto Mode on this cluster (remove "install" from the stages), or use a cluster without Auto Mode',
+      source: c.source,
+    });
+    return { stage: 'install', changes, findings, notes: [] };
+  }
+  const helm = await ensureHelm({
+    ...(c.install.helm ? { pinned: c.install.helm } : {}),
+    cacheDir: ctx.toolCacheDir,
+    log: ctx.log,
+  });
+  const kc = ctx.kube.http.kubeConfig;
+  await using releases = await HelmReleases.open(helm.path, kc, { log: ctx.log });
+  const crdRef = resolveChart(c.karpenter.chartRepository, 'karpenter-crd', version, ctx.configDir);
+  const ctrlRef = resolveChart(c.karpenter.chartRepository, 'karpenter', version, ctx.configDir);
+
+  const irsaRoleArn =
+    c.prereqs.identity === 'irsa'
+      ? `arn:${eks?.arn?.split(':')[1] ?? 'aws'}:iam::${eks?.arn?.split(':')[4] ?? ''}:role/${c.prereqs.controllerRoleName}`
+      : undefined;
+  const nodeGroups = c.install.migration.enabled ? await readNodeGroupNames(ctx) : undefined;
+  const values = buildChartValues({
+    cluster: c,
+    ...(irsaRoleArn ? { irsaRoleArn } : {}),
+    ...(nodeGroups ? { nodeGroups } : {}),
+  });
+  const chartValues = parseYaml(await readChartValues(helm, ctrlRef)) as Record<string, unknown>;
+  const valueIssues = checkValuesKeys(c.install.values, c.install.valuesLines, chartValues, {
+    file: c.source.file,
+    chart: `karpenter ${version}`,
+  });
+  for (const i of valueIssues) {
+    findings.push({
+      level: 'error',
+      code: 'chart-value-unknown',
+      message: `${i.field}: ${i.message}`,
+      ...(i.fix ? { fix: i.fix } : {}),
+      source: { file: i.file, line: i.line ?? c.source.line },
+    });
+  }
+  if (valueIssues.length > 0) return { stage: 'install', changes, findings, notes: [] };
+
+  const discovery = new KubeDiscovery(ctx.kube.http);
+  const crdObjects = parseRendered(await templateChart(helm, crdRef, { release: CRD_RELEASE, namespace }));
+  const ctrlObjects = parseRendered(
+    await templateChart(helm, ctrlRef, { release: CONTROLLER_RELEASE, namespace, values }),
+  );
+  const plans: ReleasePlan[] = [];
+  for (const [release, ref, objects, vals, skipCrds] of [
+    [CRD_RELEASE, crdRef, crdObjects, {}, false],
+    [CONTROLLER_RELEASE, ctrlRef, ctrlObjects, values, true],
+  ] as const) {
+    const diff = await diffObjects(ctx.kube, discovery, objects, namespace, release);
+    findings.push(...diff.findings);
+    const live = await releases.status(release, namespace);
+    const objectsChanged = diff.changes.some((x) => x.action !== 'no-op');
+    const rc = releaseChange(namespace, release, version, live, objectsChanged);
+    changes.push(rc, ...diff.changes);
+    plans.push({
+      release,
+      chart: ref.chart,
+      ...(ref.version ? { version: ref.version } : {}),
+      values: vals,
+      skipCrds,
+      changed: rc.action !== 'no-op',
+      refs: [rc.ref, ...diff.changes.map((x) => x.ref)],
+      crdNames: objects
+        .filter((o) => o.kind === 'CustomResourceDefinition')
+        .map((o) => String(o.metadata?.name)),
+    });
+  }
+  ctx.desired = { helm, namespace, releases: plans };
+  return { stage: 'install', changes, findings, notes: [] };
+}
+
+async function readNodeGroupNames(ctx: InstallContext): Promise<string[]> {
+  const { ListNodegroupsCommand } = await import('@aws-sdk/client-eks');
+  const names: string[] = [];
+  let next: string | undefined;
+  do {
+    const page = await ctx.aws.eks.send(
+      new ListNodegroupsCommand({ clusterName: ctx.cluster.cluster, nextToken: next }),
+    );
+    names.push(...(page.nodegroups ?? []));
+    next = page.nextToken;
+  } while (next);
+  return names;
+}
+
+/** Waits until each CRD reports Established, re-reading it; CRDs become Established within seconds. */
+async function waitEstablished(kube: KubePort, names: string[], timeoutSeconds: number): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (const name of names) {
+    for (;;) {
+      const crd = await kube.get(CRDS, name);
+      const conds = ((crd?.status as { conditions?: { type: string; status: string }[] } | undefined)
+        ?.conditions ?? []) as { type: string; status: string }[];
+      if (conds.some((x) => x.type === 'Established' && x.status === 'True')) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${name} is not Established after ${timeoutSeconds} s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
+ * CRDs first, through their own release, waited for until Established; then the controller release
+ * with CRDs skipped. Each release is one `helm upgrade --install`, so `helm history` and `helm
+ * rollback` work as they would for a person.
+ */
+async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<StageResult> {
+  const d = ctx.desired;
+  const results: AppliedChange[] = [];
+  if (!d) throw new Error('install: apply without a plan from this run');
+  await using releases = await HelmReleases.open(d.helm.path, ctx.kube.http.kubeConfig, { log: ctx.log });
+  for (const r of d.releases) {
+    const mine = plan.changes.filter((c) => r.refs.includes(c.ref));
+    if (!r.changed) continue;
+    try {
+      await releases.upgradeInstall({
+        release: r.release,
+        chart: r.chart,
+        ...(r.version ? { version: r.version } : {}),
+        namespace: d.namespace,
+        createNamespace: true,
+        values: r.values,
+        skipCrds: r.skipCrds,
+        wait: false,
+        timeoutSeconds: 300,
+      });
+      if (r.crdNames.length > 0) await waitEstablished(ctx.kube, r.crdNames, ctx.crdTimeoutSeconds ?? 120);
+      for (const c of mine)
+        if (c.action !== 'no-op') results.push({ ref: c.ref, action: c.action, outcome: 'done' });
+    } catch (e) {
+      results.push({
+        ref: releaseRef(d.namespace, r.release),
+        action: 'update',
+        outcome: 'failed',
+        message: (e as Error).message,
+      });
+      break;
+    }
+  }
+  return { stage: 'install', changes: results, ok: results.every((r) => r.outcome !== 'failed') };
+}
+
+export const installStage: Stage<InstallContext> = {
+  name: 'install',
+  plan: planInstall,
+  apply: applyInstall,
+};
