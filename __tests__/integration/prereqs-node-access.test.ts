@@ -7,9 +7,9 @@ import { DescribeAccessEntryCommand, CreateAccessEntryCommand, EKSClient } from 
 import { parse } from 'yaml';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { KubeClient, type KubeObject, type KubePort, type KubeResource } from '../../src/adapters/kube.ts';
+import { CONFIGMAPS } from '../../src/adapters/kube-resources.ts';
 import {
   applyNodeAccess,
-  CONFIGMAP,
   planNodeAccess,
   type NodeAccessInput,
 } from '../../src/stages/prereqs/node-access.ts';
@@ -124,10 +124,10 @@ class ConcurrentEditor implements KubePort {
   async replace(res: KubeResource, obj: KubeObject) {
     if (!this.injected && obj.metadata?.name === 'aws-auth') {
       this.injected = true;
-      const cur = (await this.other.get(CONFIGMAP, 'aws-auth', 'kube-system'))!;
+      const cur = (await this.other.get(CONFIGMAPS, 'aws-auth', 'kube-system'))!;
       const data = cur.data as Record<string, string>;
       data.mapRoles = `${data.mapRoles}- rolearn: arn:aws:iam::123456789012:role/added-meanwhile\n  username: meanwhile\n  groups: [viewers]\n`;
-      await this.other.replace(CONFIGMAP, cur);
+      await this.other.replace(CONFIGMAPS, cur);
     }
     return this.real.replace(res, obj);
   }
@@ -142,7 +142,7 @@ test('a CONFIG_MAP cluster gets the aws-auth mapping; a concurrent edit during a
   expect(plan.changes.map((c) => [c.kind, c.action])).toEqual([['aws-auth mapping', 'create']]);
   const result = await applyNodeAccess({ eks, kube }, i, plan.changes[0]!);
   expect(result).toMatchObject({ outcome: 'done', message: 'merged after 1 concurrent edit(s)' });
-  const cm = (await admin.get(CONFIGMAP, 'aws-auth', 'kube-system'))!;
+  const cm = (await admin.get(CONFIGMAPS, 'aws-auth', 'kube-system'))!;
   const roles = (parse((cm.data as Record<string, string>).mapRoles ?? '') as { rolearn: string }[]).map(
     (r) => r.rolearn,
   );

@@ -108,7 +108,12 @@ async function plan(
       tags: {},
       ...o.prereqs,
     },
-    install: { values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} } },
+    install: {
+      values: {},
+      valuesLines: {},
+      timeoutSeconds: 300,
+      migration: { enabled: false, nodeGroups: {} },
+    },
     variables: {},
     source: { file: '.github/karpenter.yaml', line: 1 },
   };

@@ -92,12 +92,18 @@ install:
     resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
     values: { logLevel: 'debug', settings: { featureGates: { spotToSpotConsolidation: true } } },
     valuesLines: { logLevel: 11, 'settings.featureGates.spotToSpotConsolidation': 14 },
+    timeoutSeconds: 300,
     helm: { version: '3.17.3' },
     migration: { enabled: true, nodeGroups: { 'ng-1': { minSize: 2, maxSize: 2, desiredSize: 2 } } },
   });
   expect(
     load('cluster: c1\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n').config!.clusters[0]!.install,
-  ).toEqual({ values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} } });
+  ).toEqual({
+    values: {},
+    valuesLines: {},
+    timeoutSeconds: 300,
+    migration: { enabled: false, nodeGroups: {} },
+  });
 
   const bad = load(`cluster: c1
 region: us-east-1

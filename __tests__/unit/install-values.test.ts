@@ -17,7 +17,13 @@ const cluster = (install: Partial<InstallConfig> = {}): ClusterConfig => ({
     adopt: false,
     tags: {},
   },
-  install: { values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} }, ...install },
+  install: {
+    values: {},
+    valuesLines: {},
+    timeoutSeconds: 300,
+    migration: { enabled: false, nodeGroups: {} },
+    ...install,
+  },
   variables: {},
   source: { file: '.github/karpenter.yaml', line: 1 },
 });

@@ -53,6 +53,8 @@ export interface InstallConfig {
   values: Record<string, unknown>;
   /** Where each values leaf is in the config file, by dotted path, for error messages. */
   valuesLines: Record<string, number>;
+  /** How long apply waits for CRDs to be Established and, in migration mode, for the controller to be available. */
+  timeoutSeconds: number;
   /** Install this helm when the runner has none (or one older than 3.8). */
   helm?: { version: string; sha256?: string };
   migration: MigrationConfig;
@@ -84,7 +86,7 @@ const CLUSTER_KEYS = [
   'install',
   'variables',
 ] as const;
-const INSTALL_KEYS = ['replicas', 'resources', 'values', 'helm', 'migration'] as const;
+const INSTALL_KEYS = ['replicas', 'resources', 'values', 'helm', 'migration', 'timeoutSeconds'] as const;
 const MIGRATION_KEYS = ['enabled', 'nodeGroups'] as const;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const PREREQS_KEYS = [
@@ -523,7 +525,12 @@ function validateInstall(
   issues: ConfigIssue[],
   at: (p: Path) => number | undefined,
 ): InstallConfig {
-  const out: InstallConfig = { values: {}, valuesLines: {}, migration: { enabled: false, nodeGroups: {} } };
+  const out: InstallConfig = {
+    values: {},
+    valuesLines: {},
+    timeoutSeconds: 300,
+    migration: { enabled: false, nodeGroups: {} },
+  };
   if (raw === undefined) return out;
   if (!isObject(raw)) {
     add(['install'], 'must be a mapping');
@@ -534,6 +541,12 @@ function validateInstall(
     if (typeof raw.replicas !== 'number' || !Number.isInteger(raw.replicas) || raw.replicas < 1)
       add(['install', 'replicas'], 'must be a whole number of at least 1', 'Karpenter runs 2 by default');
     else out.replicas = raw.replicas;
+  }
+  if (raw.timeoutSeconds !== undefined) {
+    const t = raw.timeoutSeconds;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 3600)
+      add(['install', 'timeoutSeconds'], 'must be a whole number of seconds from 1 to 3600');
+    else out.timeoutSeconds = t;
   }
   if (raw.resources !== undefined) {
     if (!isObject(raw.resources)) add(['install', 'resources'], 'must be a mapping with requests and limits');

@@ -1,28 +1,28 @@
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import {
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  ListNodegroupsCommand,
+  UpdateNodegroupConfigCommand,
+} from '@aws-sdk/client-eks';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { AwsClients } from '../adapters/aws.ts';
 import { ensureHelm } from '../adapters/helm-install.ts';
 import { HelmReleases, type HelmReleaseInfo } from '../adapters/helm-release.ts';
 import { readChartValues, resolveChart, templateChart, type HelmInfo } from '../adapters/helm.ts';
 import { KubeDiscovery } from '../adapters/kube-discovery.ts';
+import { watchUntil } from '../adapters/kube-watch.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
-import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
+import type { KubeObject, KubePort } from '../adapters/kube.ts';
+import { CRDS, DEPLOYMENTS } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
 import type { Change, Finding, StagePlan } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
 import { buildChartValues, checkValuesKeys } from '../install/values.ts';
+import { isClusterAutoscaler } from './prereqs/preflight.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
 
 export const CRD_RELEASE = 'karpenter-crd';
 export const CONTROLLER_RELEASE = 'karpenter';
-const CRDS: KubeResource = {
-  group: 'apiextensions.k8s.io',
-  version: 'v1',
-  plural: 'customresourcedefinitions',
-  kind: 'CustomResourceDefinition',
-  namespaced: false,
-};
-
 export interface InstallContext extends BaseContext {
   aws: AwsClients;
   kube: KubePort;
@@ -32,8 +32,6 @@ export interface InstallContext extends BaseContext {
   toolCacheDir: string;
   /** Filled by plan for apply: the helm to use and what each release gets. */
   desired?: InstallDesired;
-  /** How long apply waits for the CRDs to be Established. */
-  crdTimeoutSeconds?: number;
 }
 
 interface ReleasePlan {
@@ -53,6 +51,8 @@ interface InstallDesired {
   helm: HelmInfo;
   namespace: string;
   releases: ReleasePlan[];
+  /** Migration changes, carried out only once the controller is verified. */
+  migration: { change: Change; run: () => Promise<void> }[];
 }
 
 const objectRef = (o: KubeObject) => {
@@ -283,12 +283,13 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
         .map((o) => String(o.metadata?.name)),
     });
   }
-  ctx.desired = { helm, namespace, releases: plans };
+  const migration = c.install.migration.enabled ? await planMigration(ctx) : [];
+  changes.push(...migration.map((m) => m.change));
+  ctx.desired = { helm, namespace, releases: plans, migration };
   return { stage: 'install', changes, findings, notes: [] };
 }
 
 async function readNodeGroupNames(ctx: InstallContext): Promise<string[]> {
-  const { ListNodegroupsCommand } = await import('@aws-sdk/client-eks');
   const names: string[] = [];
   let next: string | undefined;
   do {
@@ -301,19 +302,131 @@ async function readNodeGroupNames(ctx: InstallContext): Promise<string[]> {
   return names;
 }
 
-/** Waits until each CRD reports Established, re-reading it; CRDs become Established within seconds. */
+/** Waits, by watching, until each CRD reports Established. */
 async function waitEstablished(kube: KubePort, names: string[], timeoutSeconds: number): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
   for (const name of names) {
-    for (;;) {
-      const crd = await kube.get(CRDS, name);
-      const conds = ((crd?.status as { conditions?: { type: string; status: string }[] } | undefined)
-        ?.conditions ?? []) as { type: string; status: string }[];
-      if (conds.some((x) => x.type === 'Established' && x.status === 'True')) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} is not Established after ${timeoutSeconds} s`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const r = await watchUntil(
+      kube,
+      CRDS,
+      { name },
+      (crd) =>
+        (
+          (crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []
+        ).some((x) => x.type === 'Established' && x.status === 'True'),
+      timeoutSeconds * 1000,
+    );
+    if (!r.ok) throw new Error(`CRD ${name} is not Established after ${timeoutSeconds} s`);
   }
+}
+
+/** What "verified" means before the migration touches Cluster Autoscaler: the controller available at the target version. */
+export function evaluateControllerReady(d: KubeObject | undefined, version: string): string | undefined {
+  if (!d) return 'the karpenter Deployment does not exist';
+  const spec = d.spec as
+    | { replicas?: number; template?: { spec?: { containers?: { name?: string; image?: string }[] } } }
+    | undefined;
+  const status = (d.status ?? {}) as {
+    observedGeneration?: number;
+    availableReplicas?: number;
+    updatedReplicas?: number;
+  };
+  const generation = (d.metadata as { generation?: number } | undefined)?.generation ?? 0;
+  const want = spec?.replicas ?? 1;
+  const image = spec?.template?.spec?.containers?.find((x) => x.name === 'controller')?.image ?? '';
+  if (!image.includes(`:${version}`)) return `the controller image is ${image}, not ${version}`;
+  if ((status.observedGeneration ?? 0) < generation)
+    return 'the Deployment controller has not seen the latest change yet';
+  if ((status.updatedReplicas ?? 0) < want)
+    return `${status.updatedReplicas ?? 0} of ${want} replicas are updated`;
+  if ((status.availableReplicas ?? 0) < want)
+    return `${status.availableReplicas ?? 0} of ${want} replicas are available`;
+  return undefined;
+}
+
+/**
+ * The move off Cluster Autoscaler, as the migration guide's last steps: its Deployment scaled to zero
+ * and, when configured, the node groups shrunk. Each is its own planned change; apply carries them out
+ * only after the Karpenter controller is available at the target version.
+ */
+async function planMigration(ctx: InstallContext): Promise<{ change: Change; run: () => Promise<void> }[]> {
+  const c = ctx.cluster;
+  const out: { change: Change; run: () => Promise<void> }[] = [];
+  const after = `after Karpenter ${c.karpenter.version} is verified`;
+  for (const d of await ctx.kube.list(DEPLOYMENTS)) {
+    if (!isClusterAutoscaler(d)) continue;
+    const ns = d.metadata?.namespace ?? 'default';
+    const name = d.metadata?.name ?? '';
+    const replicas = (d.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+    const base = {
+      ref: `k8s:apps/v1/Deployment/${ns}/${name}#replicas`,
+      stage: 'install' as const,
+      kind: 'Cluster Autoscaler',
+      name: `${ns}/${name}`,
+    };
+    if (replicas === 0) {
+      out.push({
+        change: { ...base, action: 'no-op', fieldChanges: [], reason: 'scaled to zero' },
+        run: () => Promise.resolve(),
+      });
+      continue;
+    }
+    out.push({
+      change: {
+        ...base,
+        action: 'update',
+        before: { replicas },
+        after: { replicas: 0 },
+        fieldChanges: [{ path: 'spec.replicas', op: 'change', before: replicas, after: 0 }],
+        reason: `scaled to zero ${after}, so the two autoscalers do not act on the same pending pods`,
+      },
+      run: async () => {
+        await ctx.kube.http.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/${name}/scale`, {
+          contentType: 'application/merge-patch+json',
+          body: { spec: { replicas: 0 } },
+        });
+      },
+    });
+  }
+  for (const [ng, want] of Object.entries(c.install.migration.nodeGroups)) {
+    const cur = (
+      await ctx.aws.eks.send(new DescribeNodegroupCommand({ clusterName: c.cluster, nodegroupName: ng }))
+    ).nodegroup?.scalingConfig;
+    const before = { minSize: cur?.minSize, maxSize: cur?.maxSize, desiredSize: cur?.desiredSize };
+    const base = {
+      ref: `aws:eks:nodegroup/${c.cluster}/${ng}#scaling`,
+      stage: 'install' as const,
+      kind: 'EKS node group scaling',
+      name: ng,
+    };
+    const fieldChanges = diffFields(before, want);
+    if (fieldChanges.length === 0) {
+      out.push({
+        change: { ...base, action: 'no-op', fieldChanges: [], reason: 'scaled as configured' },
+        run: () => Promise.resolve(),
+      });
+      continue;
+    }
+    out.push({
+      change: {
+        ...base,
+        action: 'update',
+        before,
+        after: want,
+        fieldChanges,
+        reason: `shrunk ${after}; Karpenter launches the capacity instead`,
+      },
+      run: async () => {
+        await ctx.aws.eks.send(
+          new UpdateNodegroupConfigCommand({
+            clusterName: c.cluster,
+            nodegroupName: ng,
+            scalingConfig: want,
+          }),
+        );
+      },
+    });
+  }
+  return out;
 }
 
 /**
@@ -341,7 +454,8 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
         wait: false,
         timeoutSeconds: 300,
       });
-      if (r.crdNames.length > 0) await waitEstablished(ctx.kube, r.crdNames, ctx.crdTimeoutSeconds ?? 120);
+      if (r.crdNames.length > 0)
+        await waitEstablished(ctx.kube, r.crdNames, ctx.cluster.install.timeoutSeconds);
       for (const c of mine)
         if (c.action !== 'no-op') results.push({ ref: c.ref, action: c.action, outcome: 'done' });
     } catch (e) {
@@ -352,6 +466,41 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
         message: (e as Error).message,
       });
       break;
+    }
+  }
+  const pending = d.migration.filter((m) => m.change.action !== 'no-op');
+  if (pending.length > 0 && results.every((r) => r.outcome !== 'failed')) {
+    const version = ctx.cluster.karpenter.version;
+    const seen = await watchUntil(
+      ctx.kube,
+      DEPLOYMENTS,
+      { name: CONTROLLER_RELEASE, namespace: d.namespace },
+      (dep) => evaluateControllerReady(dep, version) === undefined,
+      ctx.cluster.install.timeoutSeconds * 1000,
+    );
+    const why = seen.ok ? undefined : evaluateControllerReady(seen.last, version);
+    for (const m of pending) {
+      if (why) {
+        results.push({
+          ref: m.change.ref,
+          action: m.change.action,
+          outcome: 'failed',
+          message: `not done: Karpenter is not verified after ${ctx.cluster.install.timeoutSeconds} s (${why}); Cluster Autoscaler keeps running`,
+        });
+        continue;
+      }
+      try {
+        await m.run();
+        results.push({ ref: m.change.ref, action: m.change.action, outcome: 'done' });
+      } catch (e) {
+        results.push({
+          ref: m.change.ref,
+          action: m.change.action,
+          outcome: 'failed',
+          message: (e as Error).message,
+        });
+        break;
+      }
     }
   }
   return { stage: 'install', changes: results, ok: results.every((r) => r.outcome !== 'failed') };

@@ -6,18 +6,12 @@ import {
   type EKSClient,
 } from '@aws-sdk/client-eks';
 import { KubeApiError } from '../../adapters/kube-http.ts';
-import type { KubeObject, KubePort, KubeResource } from '../../adapters/kube.ts';
+import type { KubeObject, KubePort } from '../../adapters/kube.ts';
+import { CONFIGMAPS } from '../../adapters/kube-resources.ts';
 import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
 import { buildNodeRoleMapping, mergeRoleMapping } from './aws-auth.ts';
 
-export const CONFIGMAP: KubeResource = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
 const AWS_AUTH = { name: 'aws-auth', namespace: 'kube-system' };
 
 export type NodeAccessMethod = 'access-entry' | 'aws-auth';
@@ -130,7 +124,7 @@ export async function planNodeAccess(
     }
   }
   const ref = mappingRef(input.nodeRoleArn);
-  const cm = await deps.kube.get(CONFIGMAP, AWS_AUTH.name, AWS_AUTH.namespace);
+  const cm = await deps.kube.get(CONFIGMAPS, AWS_AUTH.name, AWS_AUTH.namespace);
   const mapRoles = (cm?.data as Record<string, string> | undefined)?.mapRoles;
   const merged = mergeRoleMapping(mapRoles, buildNodeRoleMapping(input.nodeRoleArn));
   if (merged.conflict)
@@ -203,7 +197,7 @@ export async function applyNodeAccess(
     return { ref: change.ref, action: change.action, outcome: 'done' };
   }
   for (let attempt = 1; ; attempt++) {
-    const cm = await deps.kube.get(CONFIGMAP, AWS_AUTH.name, AWS_AUTH.namespace);
+    const cm = await deps.kube.get(CONFIGMAPS, AWS_AUTH.name, AWS_AUTH.namespace);
     const data = (cm?.data as Record<string, string> | undefined) ?? {};
     const merged = mergeRoleMapping(data.mapRoles, buildNodeRoleMapping(input.nodeRoleArn));
     if (merged.conflict) throw new Error(merged.conflict);
@@ -217,9 +211,9 @@ export async function applyNodeAccess(
           metadata: { ...AWS_AUTH },
           data: { mapRoles: merged.mapRoles },
         };
-        await deps.kube.create(CONFIGMAP, obj);
+        await deps.kube.create(CONFIGMAPS, obj);
       } else {
-        await deps.kube.replace(CONFIGMAP, { ...cm, data: { ...data, mapRoles: merged.mapRoles } });
+        await deps.kube.replace(CONFIGMAPS, { ...cm, data: { ...data, mapRoles: merged.mapRoles } });
       }
       return {
         ref: change.ref,

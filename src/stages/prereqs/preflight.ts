@@ -7,17 +7,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Cluster } from '@aws-sdk/client-eks';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
-import type { KubeObject, KubePort, KubeResource } from '../../adapters/kube.ts';
+import type { KubeObject, KubePort } from '../../adapters/kube.ts';
+import { DEPLOYMENTS, NODES } from '../../adapters/kube-resources.ts';
 import type { Finding } from '../../plan/model.ts';
-
-const NODES: KubeResource = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
-const DEPLOYMENTS: KubeResource = {
-  group: 'apps',
-  version: 'v1',
-  plural: 'deployments',
-  kind: 'Deployment',
-  namespaced: true,
-};
 
 type Term = { tags?: Record<string, string>; id?: string; name?: string };
 
@@ -210,6 +202,16 @@ export function checkIamNames(names: string[], max = 64, what = 'IAM name'): Fin
     }));
 }
 
+/** A Cluster Autoscaler Deployment, by name or by the labels its chart and the AWS guide give it. */
+export function isClusterAutoscaler(d: KubeObject): boolean {
+  const labels = d.metadata?.labels ?? {};
+  return (
+    d.metadata?.name === 'cluster-autoscaler' ||
+    labels['app.kubernetes.io/name'] === 'cluster-autoscaler' ||
+    labels['app.kubernetes.io/name'] === 'aws-cluster-autoscaler'
+  );
+}
+
 /**
  * A running Cluster Autoscaler fights Karpenter over the same pending pods, and the controller needs
  * non-Karpenter capacity in two zones (its two replicas spread across zones and never run on nodes it
@@ -218,11 +220,7 @@ export function checkIamNames(names: string[], max = 64, what = 'IAM name'): Fin
 export async function checkClusterCapacity(kube: KubePort): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const d of await kube.list(DEPLOYMENTS)) {
-    const labels = d.metadata?.labels ?? {};
-    const isCas =
-      d.metadata?.name === 'cluster-autoscaler' ||
-      labels['app.kubernetes.io/name'] === 'cluster-autoscaler' ||
-      labels['app.kubernetes.io/name'] === 'aws-cluster-autoscaler';
+    const isCas = isClusterAutoscaler(d);
     const replicas = (d.spec as { replicas?: number } | undefined)?.replicas ?? 1;
     if (isCas && replicas > 0) {
       findings.push({

@@ -1,0 +1,160 @@
+/**
+ * The install stage's move off Cluster Autoscaler, through the bundled action: the controller pinned to
+ * the existing node groups, Cluster Autoscaler scaled to zero and the node group shrunk only after the
+ * controller is available at the target version. Karpenter's controller does not run in the sandbox,
+ * so the test plays the Deployment controller's part by writing the karpenter Deployment's status.
+ * Also: chart values that the target chart does not have are errors with their line, before any write.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
+import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import type { Change, Plan } from '../../src/plan/model.ts';
+import { runAction } from '../helpers/run-action.ts';
+import {
+  actionEnv,
+  adminKube,
+  awsEnv,
+  deleteCluster,
+  localChartRepository,
+  newCluster,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
+
+let cluster: ClusterInfo;
+let workspace: string;
+let admin: KubeHttp;
+
+const CA = '/apis/apps/v1/namespaces/kube-system/deployments/cluster-autoscaler';
+const KARPENTER = '/apis/apps/v1/namespaces/kube-system/deployments/karpenter';
+
+function writeConfig(install: string): void {
+  writeFileSync(
+    join(workspace, '.github', 'karpenter.yaml'),
+    `cluster: ${cluster.name}
+region: ${cluster.region}
+karpenter:
+  version: 1.14.1
+  chartRepository: ${localChartRepository('1.14.1')}
+manifests: []
+install:
+${install}`,
+  );
+}
+const run = (inputs: Record<string, string>) =>
+  runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
+const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
+const actionable = (p: Plan): Change[] =>
+  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
+const replicasOf = async (path: string) =>
+  (await admin.request<{ spec: { replicas: number } }>('GET', path)).spec.replicas;
+
+beforeAll(async () => {
+  cluster = await newCluster();
+  admin = new KubeHttp(adminKube(cluster));
+  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
+  mkdirSync(join(workspace, '.github'), { recursive: true });
+});
+afterAll(async () => {
+  await deleteCluster(cluster.name);
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+test('values the 1.14 chart does not have are errors with their line; nothing is installed', async () => {
+  writeConfig(
+    '  values:\n    settings:\n      aws:\n        interruptionQueueName: q\n    webhook:\n      enabled: true\n',
+  );
+  const planned = await run({ command: 'plan' });
+  const findings = readPlan(planned.outputs['plan-path']!).stages[0]!.findings;
+  expect(findings.map((f) => [f.level, f.code, f.source?.line])).toEqual([
+    ['error', 'chart-value-unknown', 11],
+    ['error', 'chart-value-unknown', 13],
+  ]);
+  expect(findings[0]!.message).toBe(
+    'install.values.settings.aws: is not a value of the karpenter 1.14.1 chart',
+  );
+  expect(findings[0]!.fix).toContain('settings.interruptionQueue');
+  expect(planned.stdout).toContain(`::error file=.github/karpenter.yaml,line=11::`);
+  const refused = await run({ command: 'apply', 'auto-approve': 'true' });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toContain('nothing was applied');
+  await expect(admin.request('GET', KARPENTER)).rejects.toMatchObject({ code: 404 });
+});
+
+test('Cluster Autoscaler is scaled to zero and the node group shrunk only once Karpenter is verified', async () => {
+  const ng = cluster.nodegroupName;
+  writeConfig(
+    `  timeoutSeconds: 3\n  migration:\n    enabled: true\n    nodeGroups:\n      ${ng}: {minSize: 2, maxSize: 2, desiredSize: 2}\n`,
+  );
+  const first = await run({ command: 'plan' });
+  expect(first.code).toBe(0);
+  const plan = readPlan(first.outputs['plan-path']!);
+  const changes = actionable(plan);
+  const migration = changes.filter(
+    (c) => c.kind === 'Cluster Autoscaler' || c.kind === 'EKS node group scaling',
+  );
+  expect(migration.map((c) => [c.ref, c.fieldChanges.map((f) => [f.path, f.before, f.after])])).toEqual([
+    ['k8s:apps/v1/Deployment/kube-system/cluster-autoscaler#replicas', [['spec.replicas', 1, 0]]],
+    [
+      `aws:eks:nodegroup/${cluster.name}/${ng}#scaling`,
+      expect.arrayContaining([['desiredSize', 3, 2]]) as unknown,
+    ],
+  ]);
+  // the migration changes come after every chart object
+  expect(changes.slice(-2)).toEqual(migration);
+  const dep = changes.find((c) => c.ref === 'k8s:apps/v1/Deployment/kube-system/karpenter')!.after;
+  expect(JSON.stringify(dep)).toContain(
+    `{"key":"eks.amazonaws.com/nodegroup","operator":"In","values":["${ng}"]}`,
+  );
+
+  // nobody runs the controller: the release is installed, Cluster Autoscaler is left alone
+  const unverified = await run({ command: 'apply', fingerprint: first.outputs.fingerprint! });
+  expect(unverified.code).toBe(1);
+  expect(unverified.stdout).toContain(
+    'Karpenter is not verified after 3 s (the Deployment controller has not seen the latest change yet)',
+  );
+  expect(await replicasOf(KARPENTER)).toBe(2);
+  expect(await replicasOf(CA)).toBe(1);
+
+  // the test plays the Deployment controller: both replicas updated and available
+  const live = await admin.request<{ metadata: { generation: number } }>('GET', KARPENTER);
+  await admin.request('PATCH', `${KARPENTER}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        observedGeneration: live.metadata.generation,
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 2,
+        availableReplicas: 2,
+      },
+    },
+  });
+  const resumed = await run({ command: 'plan' });
+  expect(actionable(readPlan(resumed.outputs['plan-path']!)).map((c) => c.kind)).toEqual([
+    'Cluster Autoscaler',
+    'EKS node group scaling',
+  ]);
+  const migrated = await run({ command: 'apply', fingerprint: resumed.outputs.fingerprint! });
+  expect({ code: migrated.code, out: migrated.code === 0 ? '' : migrated.stdout }).toEqual({
+    code: 0,
+    out: '',
+  });
+  expect(await replicasOf(CA)).toBe(0);
+  const eks = new EKSClient({ ...awsEnvConfig() });
+  const scaling = (
+    await eks.send(new DescribeNodegroupCommand({ clusterName: cluster.name, nodegroupName: ng }))
+  ).nodegroup?.scalingConfig;
+  expect(scaling).toEqual({ minSize: 2, maxSize: 2, desiredSize: 2 });
+  expect(actionable(readPlan((await run({ command: 'plan' })).outputs['plan-path']!))).toEqual([]);
+});
+
+function awsEnvConfig() {
+  const e = awsEnv();
+  return {
+    region: e.AWS_REGION,
+    endpoint: e.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID!, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! },
+  };
+}
