@@ -12,12 +12,14 @@ import { readChartValues, resolveChart, templateChart, type HelmInfo } from '../
 import { KubeDiscovery } from '../adapters/kube-discovery.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
-import type { KubeObject, KubePort } from '../adapters/kube.ts';
+import { resourcePath, type KubeObject, type KubePort, type KubeResource } from '../adapters/kube.ts';
 import { CRDS, DEPLOYMENTS } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
 import type { Change, Finding, StagePlan } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
 import { buildChartValues, checkValuesKeys } from '../install/values.ts';
+import { readInstalledKarpenter } from '../install/detect.ts';
+import { evaluateUpgradePath, type RouteStep } from '../install/upgrade-path.ts';
 import { isClusterAutoscaler } from './prereqs/preflight.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
 
@@ -53,7 +55,20 @@ interface InstallDesired {
   releases: ReleasePlan[];
   /** Migration changes, carried out only once the controller is verified. */
   migration: { change: Change; run: () => Promise<void> }[];
+  /** Route steps that prepare the helm releases (adopt, forget, uninstall, delete), in order. */
+  preSteps: PreStep[];
 }
+
+/** A change that prepares the releases, with the objects it covers (`Kind namespace/name`). */
+interface PreStep {
+  change: Change;
+  covers: string[];
+  run: (helm: HelmReleases) => Promise<void>;
+}
+
+const keyOf = (kind: string, namespace: string | undefined, name: string) =>
+  `${kind} ${namespace ?? ''}/${name}`;
+const objectKey = (o: KubeObject) => keyOf(String(o.kind), o.metadata?.namespace, String(o.metadata?.name));
 
 const objectRef = (o: KubeObject) => {
   const ns = o.metadata?.namespace ? `${o.metadata.namespace}/` : '';
@@ -92,9 +107,10 @@ async function diffObjects(
   objects: KubeObject[],
   namespace: string,
   release: string,
-): Promise<{ changes: Change[]; findings: Finding[] }> {
+): Promise<{ changes: Change[]; findings: Finding[]; unowned: { res: KubeResource; obj: KubeObject }[] }> {
   const changes: Change[] = [];
   const findings: Finding[] = [];
+  const unowned: { res: KubeResource; obj: KubeObject }[] = [];
   for (const raw of objects) {
     const res = await discovery.resolve(String(raw.apiVersion), String(raw.kind));
     const obj = withHelmOwnership(raw, release, namespace);
@@ -117,6 +133,12 @@ async function diffObjects(
       continue;
     }
     const live = await kube.get(res, String(obj.metadata?.name), obj.metadata?.namespace);
+    const ann = live?.metadata?.annotations ?? {};
+    if (
+      live &&
+      (ann['meta.helm.sh/release-name'] !== release || ann['meta.helm.sh/release-namespace'] !== namespace)
+    )
+      unowned.push({ res, obj: live });
     let desired: KubeObject;
     try {
       desired = await kube.apply(res, obj, { dryRun: true });
@@ -157,7 +179,7 @@ async function diffObjects(
       reason: `differs from the ${release} chart`,
     });
   }
-  return { changes, findings };
+  return { changes, findings, unowned };
 }
 
 function releaseChange(
@@ -218,6 +240,36 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
     });
     return { stage: 'install', changes, findings, notes: [] };
   }
+  const notes: string[] = [];
+  const installed = await readInstalledKarpenter(ctx.kube);
+  const route = evaluateUpgradePath(installed, version, { namespace });
+  findings.push(...route.findings);
+  if (route.status !== 'up-to-date' && route.status !== 'install') notes.push(route.summary);
+  notes.push(...route.notes);
+  if (route.refusal) {
+    findings.push({
+      level: 'error',
+      code: 'upgrade-route-refused',
+      message: route.refusal.message,
+      ...(route.refusal.details.length > 0 ? { fix: route.refusal.details.join('; ') } : {}),
+      source: c.source,
+    });
+  }
+  if (route.refusal || route.status === 'blocked') return { stage: 'install', changes, findings, notes };
+  const first = Math.min(...route.steps.map((x) => x.apply));
+  const now = route.steps.filter((x) => x.apply === first);
+  const later = route.steps.filter((x) => x.apply > first);
+  if (later.length > 0) {
+    notes.push(
+      `This apply runs step ${first} of the route; after it is applied and verified, the next plans continue with: ${later
+        .map((x) => `(${x.apply}) ${x.description}`)
+        .join('; ')}`,
+    );
+  }
+  const crdStep = now.find((x) => x.action === 'upgrade-crds');
+  const ctrlStep = now.find((x) => x.action === 'upgrade-controller');
+  const crdVersion = crdStep?.version ?? version;
+  const ctrlVersion = ctrlStep?.version ?? version;
   const helm = await ensureHelm({
     ...(c.install.helm ? { pinned: c.install.helm } : {}),
     cacheDir: ctx.toolCacheDir,
@@ -225,23 +277,36 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
   });
   const kc = ctx.kube.http.kubeConfig;
   await using releases = await HelmReleases.open(helm.path, kc, { log: ctx.log });
-  const crdRef = resolveChart(c.karpenter.chartRepository, 'karpenter-crd', version, ctx.configDir);
-  const ctrlRef = resolveChart(c.karpenter.chartRepository, 'karpenter', version, ctx.configDir);
+  const crdRef = resolveChart(
+    c.karpenter.chartRepository,
+    'karpenter-crd',
+    crdStep?.chartVersion ?? crdVersion,
+    ctx.configDir,
+  );
+  const ctrlRef = resolveChart(
+    c.karpenter.chartRepository,
+    'karpenter',
+    ctrlStep?.chartVersion ?? ctrlVersion,
+    ctx.configDir,
+  );
 
   const irsaRoleArn =
     c.prereqs.identity === 'irsa'
       ? `arn:${eks?.arn?.split(':')[1] ?? 'aws'}:iam::${eks?.arn?.split(':')[4] ?? ''}:role/${c.prereqs.controllerRoleName}`
       : undefined;
   const nodeGroups = c.install.migration.enabled ? await readNodeGroupNames(ctx) : undefined;
-  const values = buildChartValues({
-    cluster: c,
-    ...(irsaRoleArn ? { irsaRoleArn } : {}),
-    ...(nodeGroups ? { nodeGroups } : {}),
-  });
+  const values = withStepValues(
+    buildChartValues({
+      cluster: c,
+      ...(irsaRoleArn ? { irsaRoleArn } : {}),
+      ...(nodeGroups ? { nodeGroups } : {}),
+    }),
+    ctrlStep,
+  );
   const chartValues = parseYaml(await readChartValues(helm, ctrlRef)) as Record<string, unknown>;
   const valueIssues = checkValuesKeys(c.install.values, c.install.valuesLines, chartValues, {
     file: c.source.file,
-    chart: `karpenter ${version}`,
+    chart: `karpenter ${ctrlVersion}`,
   });
   for (const i of valueIssues) {
     findings.push({
@@ -252,24 +317,38 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
       source: { file: i.file, line: i.line ?? c.source.line },
     });
   }
-  if (valueIssues.length > 0) return { stage: 'install', changes, findings, notes: [] };
+  if (valueIssues.length > 0) return { stage: 'install', changes, findings, notes };
+
+  const preSteps = now
+    .filter((x) => x.action !== 'upgrade-crds' && x.action !== 'upgrade-controller')
+    .map((x) => buildPreStep(ctx, x));
+  const releaseChanges: Change[] = [];
 
   const discovery = new KubeDiscovery(ctx.kube.http);
-  const crdObjects = parseRendered(await templateChart(helm, crdRef, { release: CRD_RELEASE, namespace }));
+  const crdObjects = parseRendered(
+    await templateChart(helm, crdRef, {
+      release: CRD_RELEASE,
+      namespace,
+      values: withStepValues({}, crdStep),
+    }),
+  );
   const ctrlObjects = parseRendered(
     await templateChart(helm, ctrlRef, { release: CONTROLLER_RELEASE, namespace, values }),
   );
   const plans: ReleasePlan[] = [];
-  for (const [release, ref, objects, vals, skipCrds] of [
-    [CRD_RELEASE, crdRef, crdObjects, {}, false],
-    [CONTROLLER_RELEASE, ctrlRef, ctrlObjects, values, true],
+  for (const [release, ref, objects, vals, skipCrds, releaseVersion] of [
+    [CRD_RELEASE, crdRef, crdObjects, withStepValues({}, crdStep), false, crdVersion],
+    [CONTROLLER_RELEASE, ctrlRef, ctrlObjects, values, true, ctrlVersion],
   ] as const) {
     const diff = await diffObjects(ctx.kube, discovery, objects, namespace, release);
     findings.push(...diff.findings);
+    const covered = new Set(preSteps.flatMap((x) => x.covers));
+    const adopt = diff.unowned.filter((u) => !covered.has(objectKey(u.obj)));
+    if (adopt.length > 0) preSteps.push(buildAdoption(ctx, release, namespace, adopt));
     const live = await releases.status(release, namespace);
     const objectsChanged = diff.changes.some((x) => x.action !== 'no-op');
-    const rc = releaseChange(namespace, release, version, live, objectsChanged);
-    changes.push(rc, ...diff.changes);
+    const rc = releaseChange(namespace, release, releaseVersion, live, objectsChanged);
+    releaseChanges.push(rc, ...diff.changes);
     plans.push({
       release,
       chart: ref.chart,
@@ -284,9 +363,123 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
     });
   }
   const migration = c.install.migration.enabled ? await planMigration(ctx) : [];
-  changes.push(...migration.map((m) => m.change));
-  ctx.desired = { helm, namespace, releases: plans, migration };
-  return { stage: 'install', changes, findings, notes: [] };
+  changes.push(...preSteps.map((x) => x.change), ...releaseChanges, ...migration.map((m) => m.change));
+  ctx.desired = { helm, namespace, releases: plans, migration, preSteps };
+  return { stage: 'install', changes, findings, notes };
+}
+
+/** A step's `--set` values (dotted keys) merged into the chart values. */
+function withStepValues(
+  values: Record<string, unknown>,
+  step: RouteStep | undefined,
+): Record<string, unknown> {
+  const out = structuredClone(values);
+  for (const [dotted, v] of Object.entries(step?.values ?? {})) {
+    const keys = dotted.split('.');
+    let node = out;
+    for (const k of keys.slice(0, -1)) {
+      const next = node[k];
+      node = (node[k] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
+    }
+    node[keys.at(-1)!] = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
+
+/**
+ * A route step that prepares the releases: adopt (Helm ownership metadata merged into existing
+ * objects, so `helm upgrade --install` takes them over), forget a release (its Helm records deleted,
+ * never its objects), uninstall a release whose objects the new release replaces, or delete stale
+ * objects by uid. Each is one change in the plan.
+ */
+function buildPreStep(ctx: InstallContext, step: RouteStep): PreStep {
+  const change: Change = {
+    ref: `route:${step.id}`,
+    stage: 'install',
+    kind: 'Upgrade step',
+    name: step.id,
+    action: step.action === 'adopt' ? 'update' : 'delete',
+    ...(step.objects.length > 0
+      ? { before: step.objects.map((o) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`) }
+      : {}),
+    ...(step.metadata ? { after: step.metadata } : {}),
+    fieldChanges: [],
+    reason: step.description,
+  };
+  const discovery = new KubeDiscovery(ctx.kube.http);
+  const run = async (helm: HelmReleases): Promise<void> => {
+    switch (step.action) {
+      case 'adopt':
+        for (const o of step.objects) {
+          const res = await discovery.resolve(o.apiVersion, o.kind);
+          if (!res) throw new Error(`${o.kind} is not served by the cluster`);
+          await ctx.kube.http.request('PATCH', resourcePath(res, o.namespace, o.name), {
+            contentType: 'application/merge-patch+json',
+            body: { metadata: step.metadata ?? {} },
+          });
+        }
+        return;
+      case 'forget-release':
+      case 'delete':
+        for (const o of step.objects) {
+          const res = await discovery.resolve(o.apiVersion, o.kind);
+          if (!res) continue;
+          await ctx.kube.delete(res, o.name, {
+            ...(o.namespace ? { namespace: o.namespace } : {}),
+            ...(o.uid ? { uid: o.uid } : {}),
+          });
+        }
+        return;
+      case 'uninstall-release':
+        if (step.release) await helm.uninstall(step.release.name, step.release.namespace, { wait: false });
+        return;
+      case 'upgrade-crds':
+      case 'upgrade-controller':
+        return;
+    }
+  };
+  return { change, covers: step.objects.map((o) => keyOf(o.kind, o.namespace, o.name)), run };
+}
+
+/**
+ * Objects of a chart that exist without that release's Helm ownership (a `helm template | kubectl
+ * apply` install, or leftovers of another release): their ownership metadata is set first, so `helm
+ * upgrade --install` takes them over in place instead of failing on "invalid ownership metadata".
+ */
+function buildAdoption(
+  ctx: InstallContext,
+  release: string,
+  namespace: string,
+  objects: { res: KubeResource; obj: KubeObject }[],
+): PreStep {
+  const metadata = {
+    labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+    annotations: { 'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': namespace },
+  };
+  const covers = objects.map((o) => objectKey(o.obj));
+  return {
+    change: {
+      ref: `route:adopt-into-${release}`,
+      stage: 'install',
+      kind: 'Upgrade step',
+      name: `adopt-into-${release}`,
+      action: 'update',
+      before: covers,
+      after: metadata,
+      fieldChanges: [],
+      reason: `these objects exist without the ${release} release's Helm ownership; it is set so helm takes them over in place, nothing is deleted`,
+    },
+    covers,
+    run: async () => {
+      for (const o of objects) {
+        await ctx.kube.http.request(
+          'PATCH',
+          resourcePath(o.res, o.obj.metadata?.namespace, String(o.obj.metadata?.name)),
+          { contentType: 'application/merge-patch+json', body: { metadata } },
+        );
+      }
+    },
+  };
 }
 
 async function readNodeGroupNames(ctx: InstallContext): Promise<string[]> {
@@ -439,6 +632,20 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
   const results: AppliedChange[] = [];
   if (!d) throw new Error('install: apply without a plan from this run');
   await using releases = await HelmReleases.open(d.helm.path, ctx.kube.http.kubeConfig, { log: ctx.log });
+  for (const p of d.preSteps) {
+    try {
+      await p.run(releases);
+      results.push({ ref: p.change.ref, action: p.change.action, outcome: 'done' });
+    } catch (e) {
+      results.push({
+        ref: p.change.ref,
+        action: p.change.action,
+        outcome: 'failed',
+        message: (e as Error).message,
+      });
+      return { stage: 'install', changes: results, ok: false };
+    }
+  }
   for (const r of d.releases) {
     const mine = plan.changes.filter((c) => r.refs.includes(c.ref));
     if (!r.changed) continue;
