@@ -8,7 +8,14 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { AwsClients } from '../adapters/aws.ts';
 import { ensureHelm } from '../adapters/helm-install.ts';
 import { HelmReleases, type HelmReleaseInfo } from '../adapters/helm-release.ts';
-import { readChartValues, resolveChart, templateChart, type HelmInfo } from '../adapters/helm.ts';
+import {
+  readChartValues,
+  resolveChart,
+  templateChart,
+  type ChartRef,
+  type HelmInfo,
+} from '../adapters/helm.ts';
+import { Refusal } from '../errors.ts';
 import { KubeDiscovery } from '../adapters/kube-discovery.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
@@ -67,7 +74,7 @@ interface PreStep {
 }
 
 const keyOf = (kind: string, namespace: string | undefined, name: string) =>
-  `${kind} ${namespace ?? ''}/${name}`;
+  `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
 const objectKey = (o: KubeObject) => keyOf(String(o.kind), o.metadata?.namespace, String(o.metadata?.name));
 
 const objectRef = (o: KubeObject) => {
@@ -277,18 +284,36 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
   });
   const kc = ctx.kube.http.kubeConfig;
   await using releases = await HelmReleases.open(helm.path, kc, { log: ctx.log });
-  const crdRef = resolveChart(
-    c.karpenter.chartRepository,
-    'karpenter-crd',
-    crdStep?.chartVersion ?? crdVersion,
-    ctx.configDir,
-  );
-  const ctrlRef = resolveChart(
-    c.karpenter.chartRepository,
-    'karpenter',
-    ctrlStep?.chartVersion ?? ctrlVersion,
-    ctx.configDir,
-  );
+  let crdRef: ChartRef;
+  let ctrlRef: ChartRef;
+  try {
+    crdRef = resolveChart(
+      c.karpenter.chartRepository,
+      'karpenter-crd',
+      crdStep?.chartVersion ?? crdVersion,
+      ctx.configDir,
+    );
+    ctrlRef = resolveChart(
+      c.karpenter.chartRepository,
+      'karpenter',
+      ctrlStep?.chartVersion ?? ctrlVersion,
+      ctx.configDir,
+    );
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    // A mirror or local copy without the version this step needs: the route is still shown.
+    findings.push({
+      level: 'error',
+      code: 'chart-unavailable',
+      message: e.message,
+      fix: [
+        ...e.details,
+        'or point karpenter.chartRepository at a repository with every version of the route',
+      ].join('; '),
+      source: c.source,
+    });
+    return { stage: 'install', changes, findings, notes };
+  }
 
   const irsaRoleArn =
     c.prereqs.identity === 'irsa'
