@@ -158,6 +158,37 @@ spec:
   );
   const again = readPlan((await run({ command: 'plan' })).outputs['plan-path']!);
   expect(actionable(again)).toEqual([]);
+
+  // a webhook configuration left from a 0.3x install is listed and removed
+  await kubectl(
+    kubeconfig,
+    ['apply', '-f', '-'],
+    `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: validation.webhook.karpenter.sh
+webhooks:
+  - name: validation.webhook.karpenter.sh
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Ignore
+    clientConfig: {service: {name: karpenter, namespace: kube-system, port: 8443}}
+    rules: [{apiGroups: [karpenter.sh], apiVersions: [v1beta1], operations: [CREATE, UPDATE], resources: [nodepools]}]
+`,
+  );
+  const stale = await run({ command: 'plan' });
+  const cleanup = actionable(readPlan(stale.outputs['plan-path']!));
+  expect(cleanup.map((c) => [c.ref, c.action])).toEqual([['route:delete-stale-webhooks', 'delete']]);
+  expect(cleanup[0]!.before).toEqual(['ValidatingWebhookConfiguration validation.webhook.karpenter.sh']);
+  const cleaned = await run({ command: 'apply', fingerprint: stale.outputs.fingerprint! });
+  expect(cleaned.code).toBe(0);
+  await expect(
+    admin.request(
+      'GET',
+      '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/validation.webhook.karpenter.sh',
+    ),
+  ).rejects.toMatchObject({ code: 404 });
+  expect(actionable(readPlan((await run({ command: 'plan' })).outputs['plan-path']!))).toEqual([]);
 });
 
 test('a 0.37 install is recognised and the plan walks the documented route, one apply at a time', async () => {

@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     import faults
     import kube_auth
 
-    app = faults.FaultInjector(DomainDispatcherApplication(create_backend_app))
+    from serialize import SerializeServices
+
+    app = faults.FaultInjector(SerializeServices(DomainDispatcherApplication(create_backend_app)))
     try:
         moto_server = make_server(args.host, args.port, app, threaded=True)
     except OSError as e:

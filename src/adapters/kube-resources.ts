@@ -29,3 +29,10 @@ export const CRDS: KubeResource = {
   kind: 'CustomResourceDefinition',
   namespaced: false,
 };
+export const SECRETS: KubeResource = {
+  group: '',
+  version: 'v1',
+  plural: 'secrets',
+  kind: 'Secret',
+  namespaced: true,
+};

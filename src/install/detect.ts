@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { CRDS, DEPLOYMENTS, SECRETS } from '../adapters/kube-resources.ts';
 import { parseAllDocuments } from 'yaml';
 import { KubeApiError } from '../adapters/kube-http.ts';
 import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
@@ -200,27 +201,6 @@ export const COMPATIBILITY_ANNOTATION_PREFIX = 'compatibility.karpenter.';
 
 const KARPENTER_CHARTS = ['karpenter', 'karpenter-crd'];
 
-const DEPLOYMENTS: KubeResource = {
-  group: 'apps',
-  version: 'v1',
-  plural: 'deployments',
-  kind: 'Deployment',
-  namespaced: true,
-};
-const SECRETS: KubeResource = {
-  group: '',
-  version: 'v1',
-  plural: 'secrets',
-  kind: 'Secret',
-  namespaced: true,
-};
-const CRDS: KubeResource = {
-  group: 'apiextensions.k8s.io',
-  version: 'v1',
-  plural: 'customresourcedefinitions',
-  kind: 'CustomResourceDefinition',
-  namespaced: false,
-};
 const WEBHOOK_KINDS = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const;
 const webhookResource = (kind: (typeof WEBHOOK_KINDS)[number]): KubeResource => ({
   group: 'admissionregistration.k8s.io',

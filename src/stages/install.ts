@@ -25,7 +25,12 @@ import { diffFields } from '../plan/field-diff.ts';
 import type { Change, Finding, StagePlan } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
 import { buildChartValues, checkValuesKeys } from '../install/values.ts';
-import { readInstalledKarpenter } from '../install/detect.ts';
+import {
+  HELM_MANAGED_BY,
+  HELM_RELEASE_NAME,
+  HELM_RELEASE_NAMESPACE,
+  readInstalledKarpenter,
+} from '../install/detect.ts';
 import { evaluateUpgradePath, type RouteStep } from '../install/upgrade-path.ts';
 import { isClusterAutoscaler } from './prereqs/preflight.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
@@ -94,11 +99,11 @@ export function parseRendered(text: string): KubeObject[] {
 function withHelmOwnership(o: KubeObject, release: string, namespace: string): KubeObject {
   const obj = structuredClone(o);
   const meta = (obj.metadata ??= {});
-  meta.labels = { ...(meta.labels ?? {}), 'app.kubernetes.io/managed-by': 'Helm' };
+  meta.labels = { ...(meta.labels ?? {}), [HELM_MANAGED_BY]: 'Helm' };
   meta.annotations = {
     ...(meta.annotations ?? {}),
-    'meta.helm.sh/release-name': release,
-    'meta.helm.sh/release-namespace': namespace,
+    [HELM_RELEASE_NAME]: release,
+    [HELM_RELEASE_NAMESPACE]: namespace,
   };
   return obj;
 }
@@ -141,10 +146,7 @@ async function diffObjects(
     }
     const live = await kube.get(res, String(obj.metadata?.name), obj.metadata?.namespace);
     const ann = live?.metadata?.annotations ?? {};
-    if (
-      live &&
-      (ann['meta.helm.sh/release-name'] !== release || ann['meta.helm.sh/release-namespace'] !== namespace)
-    )
+    if (live && (ann[HELM_RELEASE_NAME] !== release || ann[HELM_RELEASE_NAMESPACE] !== namespace))
       unowned.push({ res, obj: live });
     let desired: KubeObject;
     try {
@@ -478,8 +480,8 @@ function buildAdoption(
   objects: { res: KubeResource; obj: KubeObject }[],
 ): PreStep {
   const metadata = {
-    labels: { 'app.kubernetes.io/managed-by': 'Helm' },
-    annotations: { 'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': namespace },
+    labels: { [HELM_MANAGED_BY]: 'Helm' },
+    annotations: { [HELM_RELEASE_NAME]: release, [HELM_RELEASE_NAMESPACE]: namespace },
   };
   const covers = objects.map((o) => objectKey(o.obj));
   return {
