@@ -246,3 +246,14 @@ spec:
   expect(refused.code).toBe(1);
   expect(refused.stdout).toContain('nothing was applied');
 });
+
+test('an EKS Auto Mode cluster is refused: its shared CRDs are left alone', async () => {
+  const cluster = await newCluster({ autoMode: true, withClusterAutoscaler: false });
+  clusters.push(cluster);
+  writeConfig(cluster);
+  const planned = await run({ command: 'plan' });
+  const stage = readPlan(planned.outputs['plan-path']!).stages[0]!;
+  expect(stage.changes).toEqual([]);
+  expect(stage.findings.map((f) => [f.level, f.code])).toEqual([['error', 'eks-auto-mode-install']]);
+  expect((await run({ command: 'apply', 'auto-approve': 'true' })).code).toBe(1);
+});

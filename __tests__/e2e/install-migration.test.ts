@@ -147,7 +147,14 @@ test('Cluster Autoscaler is scaled to zero and the node group shrunk only once K
     await eks.send(new DescribeNodegroupCommand({ clusterName: cluster.name, nodegroupName: ng }))
   ).nodegroup?.scalingConfig;
   expect(scaling).toEqual({ minSize: 2, maxSize: 2, desiredSize: 2 });
-  expect(actionable(readPlan((await run({ command: 'plan' })).outputs['plan-path']!))).toEqual([]);
+  const done = readPlan((await run({ command: 'plan' })).outputs['plan-path']!);
+  expect(actionable(done)).toEqual([]);
+  expect(done.stages[0]!.findings.map((f) => f.code)).not.toContain('controller-zones');
+
+  // the node group's nodes left in one zone: the plan warns that a replica cannot schedule
+  for (const n of cluster.nodeNames.slice(1)) await admin.request('DELETE', `/api/v1/nodes/${n}`);
+  const oneZone = readPlan((await run({ command: 'plan' })).outputs['plan-path']!).stages[0]!.findings;
+  expect(oneZone.filter((f) => f.code === 'controller-zones').map((f) => f.level)).toEqual(['warning']);
 });
 
 function awsEnvConfig() {

@@ -20,11 +20,11 @@ import { KubeDiscovery } from '../adapters/kube-discovery.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
 import { resourcePath, type KubeObject, type KubePort, type KubeResource } from '../adapters/kube.ts';
-import { CRDS, DEPLOYMENTS } from '../adapters/kube-resources.ts';
+import { CRDS, DEPLOYMENTS, NODES } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
 import type { Change, Finding, StagePlan } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
-import { buildChartValues, checkValuesKeys } from '../install/values.ts';
+import { buildChartValues, checkValuesKeys, NODEGROUP_LABEL } from '../install/values.ts';
 import {
   HELM_MANAGED_BY,
   HELM_RELEASE_NAME,
@@ -322,6 +322,7 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
       ? `arn:${eks?.arn?.split(':')[1] ?? 'aws'}:iam::${eks?.arn?.split(':')[4] ?? ''}:role/${c.prereqs.controllerRoleName}`
       : undefined;
   const nodeGroups = c.install.migration.enabled ? await readNodeGroupNames(ctx) : undefined;
+  if (nodeGroups) findings.push(...(await checkNodeGroupZones(ctx, nodeGroups)));
   const values = withStepValues(
     buildChartValues({
       cluster: c,
@@ -507,6 +508,29 @@ function buildAdoption(
       }
     },
   };
+}
+
+/**
+ * Pinned to the node groups, the controller's two replicas (spread across zones by the chart's
+ * topology constraint) need those groups' nodes in at least two zones, or one replica stays pending.
+ */
+async function checkNodeGroupZones(ctx: InstallContext, nodeGroups: string[]): Promise<Finding[]> {
+  const zones = new Set<string>();
+  for (const n of await ctx.kube.list(NODES)) {
+    const labels = n.metadata?.labels ?? {};
+    const ng = labels[NODEGROUP_LABEL];
+    const zone = labels['topology.kubernetes.io/zone'];
+    if (ng && nodeGroups.includes(ng) && zone) zones.add(zone);
+  }
+  if (zones.size >= 2) return [];
+  return [
+    {
+      level: 'warning',
+      code: 'controller-zones',
+      message: `the controller is pinned to node groups ${nodeGroups.join(', ') || '(none)'}, whose nodes are in ${zones.size === 0 ? 'no zone' : `only ${[...zones].join(', ')}`}; its replicas spread across zones, so one of them will not schedule`,
+      fix: 'give the node groups nodes in at least two availability zones before the migration',
+    },
+  ];
 }
 
 async function readNodeGroupNames(ctx: InstallContext): Promise<string[]> {
