@@ -375,7 +375,7 @@ async function planPrereqs(ctx: PrereqsContext): Promise<StagePlan> {
     c.cluster,
     nodeClasses.map((m) => m.obj),
   );
-  const targets = await readDiscoveryTargets(aws.eks, c.cluster);
+  const targets = await readDiscoveryTargets(aws.eks, c.cluster, eks);
   const tags = await planDiscoveryTags({ ec2: aws.ec2 }, [
     ...targets.subnets.map((id) => ({ id, tags: wanted.subnets })),
     ...targets.securityGroups.map((id) => ({ id, tags: wanted.securityGroups })),

@@ -3,6 +3,7 @@ import {
   DescribeClusterCommand,
   DescribeNodegroupCommand,
   ListNodegroupsCommand,
+  type Cluster,
   type EKSClient,
 } from '@aws-sdk/client-eks';
 import type { Change, Finding } from '../../plan/model.ts';
@@ -14,8 +15,9 @@ export const DISCOVERY_TAG = 'karpenter.sh/discovery';
 export async function readDiscoveryTargets(
   eks: EKSClient,
   cluster: string,
+  described?: Cluster,
 ): Promise<{ subnets: string[]; securityGroups: string[] }> {
-  const c = (await eks.send(new DescribeClusterCommand({ name: cluster }))).cluster;
+  const c = described ?? (await eks.send(new DescribeClusterCommand({ name: cluster }))).cluster;
   const subnets = new Set<string>();
   let next: string | undefined;
   do {
