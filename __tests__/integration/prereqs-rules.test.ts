@@ -36,6 +36,12 @@ const RULES = [
   spec('InstanceStateChange', 'aws.ec2', 'EC2 Instance State-change Notification'),
 ];
 const tags = { 'karpenter-action/managed-by': 'karpenter-action' };
+const own = {
+  ownerTag: ['karpenter-action/managed-by', 'karpenter-action'] as [string, string],
+  adopt: false,
+};
+const plan = async (events: EventBridgeClient, arn: string, o = own) =>
+  (await planRules(events, RULES, arn, o)).changes;
 
 test('rules are created, deliver to the queue, and each drift is exactly one change', async () => {
   const events = new EventBridgeClient({});
@@ -45,10 +51,11 @@ test('rules are created, deliver to the queue, and each drift is exactly one cha
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }))
   ).Attributes!.QueueArn!;
 
-  const plan = await planRules(events, RULES, arn);
-  expect(plan.map((c) => c.action)).toEqual(['create', 'create', 'create', 'create']);
-  for (const [i, c] of plan.entries()) await applyRule(events, RULES[i]!, arn, tags, c);
-  expect((await planRules(events, RULES, arn)).every((c) => c.action === 'no-op')).toBe(true);
+  const first = await plan(events, arn);
+  expect(first.map((c) => c.action)).toEqual(['create', 'create', 'create', 'create']);
+  for (const [i, c] of first.entries()) await applyRule(events, RULES[i]!, arn, tags, c);
+  expect((await plan(events, arn)).every((c) => c.action === 'no-op')).toBe(true);
+  expect((await planRules(events, RULES, arn, own)).findings).toEqual([]);
 
   // the plumbing works: a Spot interruption warning lands in the queue
   await events.send(
@@ -73,7 +80,7 @@ test('rules are created, deliver to the queue, and each drift is exactly one cha
   );
   await events.send(new RemoveTargetsCommand({ Rule: RULES[2]!.name, Ids: [RULE_TARGET_ID] }));
   await events.send(new DisableRuleCommand({ Name: RULES[3]!.name }));
-  const drift = await planRules(events, RULES, arn);
+  const drift = await plan(events, arn);
   expect(drift.map((c) => c.action)).toEqual(['create', 'update', 'update', 'update']);
   expect(drift[1]!.fieldChanges.map((f) => f.path)).toEqual(['eventPattern["detail-type"]']);
   expect(drift[2]!.fieldChanges).toEqual([{ path: 'targetArn', op: 'add', after: arn }]);
@@ -81,8 +88,21 @@ test('rules are created, deliver to the queue, and each drift is exactly one cha
     { path: 'state', op: 'change', before: 'DISABLED', after: 'ENABLED' },
   ]);
   for (const [i, c] of drift.entries()) await applyRule(events, RULES[i]!, arn, tags, c);
-  expect((await planRules(events, RULES, arn)).every((c) => c.action === 'no-op')).toBe(true);
+  expect((await plan(events, arn)).every((c) => c.action === 'no-op')).toBe(true);
   expect((await events.send(new ListTargetsByRuleCommand({ Rule: RULES[2]!.name }))).Targets).toEqual([
     expect.objectContaining({ Id: RULE_TARGET_ID, Arn: arn }),
   ]);
+});
+
+test('a rule of that name the action did not create is an error unless adoption is allowed', async () => {
+  const events = new EventBridgeClient({});
+  const foreign = spec('Foreign', 'aws.ec2', 'EC2 Instance Rebalance Recommendation');
+  foreign.name = `Karpenter-${suffix}-foreign-${Math.random().toString(36).slice(2, 6)}`;
+  await events.send(
+    new PutRuleCommand({ Name: foreign.name, EventPattern: JSON.stringify(foreign.eventPattern) }),
+  );
+  const arn = 'arn:aws:sqs:us-east-1:123456789012:nowhere';
+  const refused = await planRules(events, [foreign], arn, own);
+  expect(refused.findings.map((f) => [f.level, f.code])).toEqual([['error', 'rule-not-owned']]);
+  expect((await planRules(events, [foreign], arn, { ...own, adopt: true })).findings).toEqual([]);
 });

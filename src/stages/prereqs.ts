@@ -330,8 +330,9 @@ async function planPrereqs(ctx: PrereqsContext): Promise<StagePlan> {
   add([queue.change], (ch) => applyQueue(aws.sqs, d.queue, ch));
 
   const rules = buildInterruptionRules(c.karpenter.version, c.cluster);
-  const ruleChanges = await planRules(aws.events, rules, d.queueArn);
-  for (const [i, ch] of ruleChanges.entries()) {
+  const ruleplan = await planRules(aws.events, rules, d.queueArn, d.own);
+  findings.push(...ruleplan.findings);
+  for (const [i, ch] of ruleplan.changes.entries()) {
     const spec = rules[i]!;
     add([ch], (x) => applyRule(aws.events, spec, d.queueArn, d.tags, x));
   }

@@ -9,7 +9,7 @@ import {
   type EventBridgeClient,
 } from '@aws-sdk/client-eventbridge';
 import { diffFields } from '../../plan/field-diff.ts';
-import type { Change } from '../../plan/model.ts';
+import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
 
 import { INTERRUPTION_RULE_TARGET_ID } from '../../versions/index.ts';
@@ -40,14 +40,30 @@ export async function planRules(
   events: EventBridgeClient,
   rules: readonly RuleSpec[],
   queueArn: string,
-): Promise<Change[]> {
+  own: { ownerTag: [string, string]; adopt: boolean },
+): Promise<{ changes: Change[]; findings: Finding[] }> {
   const changes: Change[] = [];
+  const findings: Finding[] = [];
   for (const r of rules) {
     const after: RuleState = { eventPattern: r.eventPattern, state: 'ENABLED', targetArn: queueArn };
     let before: RuleState;
     try {
       const d = await events.send(new DescribeRuleCommand({ Name: r.name }));
       const targets = await events.send(new ListTargetsByRuleCommand({ Rule: r.name }));
+      const tags = d.Arn
+        ? await events.send(new ListTagsForResourceCommand({ ResourceARN: d.Arn }))
+        : undefined;
+      const owned =
+        tags?.Tags?.some((t) => t.Key === own.ownerTag[0] && t.Value === own.ownerTag[1]) ?? false;
+      if (!owned && !own.adopt) {
+        findings.push({
+          level: 'error',
+          code: 'rule-not-owned',
+          message: `EventBridge rule ${r.name} exists and was not created by karpenter-action`,
+          fix: 'set prereqs.adopt: true to let the action manage its pattern and target (nothing is deleted), or remove the rule',
+          ref: ruleRef(r.name),
+        });
+      }
       before = {
         eventPattern: d.EventPattern ? (JSON.parse(d.EventPattern) as unknown) : undefined,
         state: d.State ?? 'ENABLED',
@@ -92,7 +108,7 @@ export async function planRules(
           },
     );
   }
-  return changes;
+  return { changes, findings };
 }
 
 /** PutRule and PutTargets are idempotent upserts, so a repeated or resumed apply converges. */
