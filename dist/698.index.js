@@ -82,8 +82,8 @@ function defaultCredentials(region) {
     };
 }
 
-// EXTERNAL MODULE: ./src/main.ts + 944 modules
-var main = __webpack_require__(6416);
+// EXTERNAL MODULE: ./src/main.ts + 945 modules
+var main = __webpack_require__(4556);
 // EXTERNAL MODULE: ./src/inputs.ts
 var inputs = __webpack_require__(8422);
 ;// CONCATENATED MODULE: ./src/cli.ts

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
-import { runApply, runPlan } from './commands/plan.ts';
+import { runApply, runPlan, runVerifyCommand } from './commands/plan.ts';
 import type { RunEnv } from './commands/prepare.ts';
 import { describeError, Refusal } from './errors.ts';
 import { readInputs, type Inputs } from './inputs.ts';
@@ -24,7 +24,9 @@ export const COMMAND_RUNNERS: Record<Inputs['command'], CommandRunner> = {
     await runApply(inputs, env, { autoApprove: inputs.autoApprove });
   },
   drift: notYet('drift'),
-  verify: notYet('verify'),
+  verify: async (inputs, env) => {
+    await runVerifyCommand(inputs, env);
+  },
 };
 
 /**

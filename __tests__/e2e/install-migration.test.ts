@@ -165,3 +165,39 @@ function awsEnvConfig() {
     credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID!, secretAccessKey: e.AWS_SECRET_ACCESS_KEY! },
   };
 }
+
+test('the verify command reports each check, fails while one does not pass, and passes once it does', async () => {
+  writeConfig('  timeoutSeconds: 3\nverify:\n  timeoutSeconds: 2\n');
+  const failing = await run({ command: 'verify' });
+  expect(failing.code).toBe(1);
+  expect(failing.stdout).toContain('verification failed: 1 of 5 checks did not pass');
+  const report = readPlan(failing.outputs['verify-path']!);
+  expect(report.stages[0]!.findings.map((f) => f.code)).toEqual([
+    'verify-passed',
+    'verify-timed-out',
+    'verify-passed',
+    'verify-passed',
+    'verify-passed',
+  ]);
+  expect(report.stages[0]!.findings[1]!.message).toContain('no replica holds the leader lease');
+  expect(failing.summary).toContain('leader lease');
+
+  // the test plays the elected controller replica
+  await admin.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
+    body: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'karpenter-leader-election', namespace: 'kube-system' },
+      spec: {
+        holderIdentity: 'karpenter-0',
+        leaseDurationSeconds: 3600,
+        renewTime: new Date().toISOString().replace(/\.\d+Z$/, '.000000Z'),
+      },
+    },
+  });
+  const passing = await run({ command: 'verify' });
+  expect({ code: passing.code, out: passing.code === 0 ? '' : passing.stdout }).toEqual({ code: 0, out: '' });
+  expect(
+    readPlan(passing.outputs['verify-path']!).stages[0]!.findings.every((f) => f.code === 'verify-passed'),
+  ).toBe(true);
+});

@@ -114,6 +114,7 @@ async function plan(
       timeoutSeconds: 300,
       migration: { enabled: false, nodeGroups: {} },
     },
+    verify: { timeoutSeconds: 300 },
     variables: {},
     source: { file: '.github/karpenter.yaml', line: 1 },
   };

@@ -24,6 +24,7 @@ const cluster = (install: Partial<InstallConfig> = {}): ClusterConfig => ({
     migration: { enabled: false, nodeGroups: {} },
     ...install,
   },
+  verify: { timeoutSeconds: 300 },
   variables: {},
   source: { file: '.github/karpenter.yaml', line: 1 },
 });

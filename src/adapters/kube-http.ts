@@ -33,6 +33,8 @@ export interface KubeRequest {
   contentType?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Resolve to the body as text (pod logs) instead of parsed JSON. */
+  raw?: boolean;
 }
 
 /**
@@ -98,7 +100,7 @@ export class KubeHttp {
           } catch {
             parsed = undefined;
           }
-          if (code >= 200 && code < 300) resolve(parsed as T);
+          if (code >= 200 && code < 300) resolve((req.raw ? text : parsed) as T);
           else reject(new KubeApiError(code, method, path, parsed as KubeStatus | undefined, text));
         });
       });

@@ -17,6 +17,7 @@ import { renderPlanText } from '../render/text.ts';
 import { poolsStage, type PoolsContext } from '../stages/pools.ts';
 import { prereqsStage, type PrereqsContext } from '../stages/prereqs.ts';
 import { installStage, type InstallContext } from '../stages/install.ts';
+import { runVerify } from '../stages/verify.ts';
 import { homedir } from 'node:os';
 import type { StageResult } from '../stages/types.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -61,6 +62,8 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
   };
   const stages: StagePlan[] = [];
   for (const stage of inputs.stages) {
+    // verify is no plan of changes: it runs after apply, and as its own command
+    if (stage === 'verify') continue;
     if (!AVAILABLE.includes(stage)) {
       env.log.info(`stage ${stage}: not part of this build; skipped`);
       continue;
@@ -85,22 +88,29 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
 }
 
 /** Writes the plan file, outputs, annotations and summary; returns the plan file's path. */
-export async function publishPlan(inputs: Inputs, env: RunEnv, plan: Plan): Promise<string> {
+export async function publishPlan(
+  inputs: Inputs,
+  env: RunEnv,
+  plan: Plan,
+  kind: 'plan' | 'verify' = 'plan',
+): Promise<string> {
   const dir = resolve(env.workspace, inputs.planDir ?? env.tempDir);
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `karpenter-plan-${plan.cluster}.json`);
+  const path = join(dir, `karpenter-${kind}-${plan.cluster}.json`);
   writeFileSync(path, renderPlanJson(plan));
-  writeFileSync(join(dir, `karpenter-plan-${plan.cluster}.md`), renderPlanComment(plan, {}));
+  writeFileSync(join(dir, `karpenter-${kind}-${plan.cluster}.md`), renderPlanComment(plan, {}));
   for (const s of plan.stages) {
     for (const f of s.findings) {
       if (f.level === 'info') continue;
       env.annotate(f.level, `${f.message}${f.fix ? ` (${f.fix})` : ''}`, f.source);
     }
   }
-  env.setOutput('has-changes', String(hasChanges(plan.counts)));
-  env.setOutput('fingerprint', plan.fingerprint);
-  env.setOutput('plan-path', path);
-  env.setOutput('summary', renderSummaryLine(plan.counts));
+  if (kind === 'plan') {
+    env.setOutput('has-changes', String(hasChanges(plan.counts)));
+    env.setOutput('fingerprint', plan.fingerprint);
+    env.setOutput('plan-path', path);
+    env.setOutput('summary', renderSummaryLine(plan.counts));
+  } else env.setOutput('verify-path', path);
   if (env.print) env.print(renderPlanText(plan, { color: process.stdout.isTTY === true }));
   else await env.writeSummary(renderJobSummary(plan));
   return path;
@@ -110,6 +120,48 @@ export async function runPlan(inputs: Inputs, env: RunEnv): Promise<Plan> {
   const { plan } = await buildPlan(inputs, env);
   await publishPlan(inputs, env, plan);
   return plan;
+}
+
+/**
+ * Verifies the cluster as it is now and publishes the report like a plan (file, comment markdown,
+ * summary, annotations); a check that failed or timed out fails the command.
+ */
+export async function verifyPrepared(inputs: Inputs, env: RunEnv, prepared: Prepared): Promise<Plan> {
+  const { cluster } = prepared;
+  const { plan: stage, checks } = await runVerify({
+    cluster,
+    log: env.log,
+    kube: prepared.kube,
+    manifests: prepared.manifests,
+    timeoutSeconds: cluster.verify.timeoutSeconds,
+  });
+  for (const c of checks)
+    env.log.info(`verify ${c.status}: ${c.name} (${(c.elapsedMs / 1000).toFixed(1)} s) ${c.detail}`);
+  const report: Plan = {
+    formatVersion: PLAN_FORMAT_VERSION,
+    tool: { name: 'karpenter-action', version: TOOL_VERSION },
+    cluster: cluster.cluster,
+    region: prepared.aws.region,
+    karpenterVersion: cluster.karpenter.version,
+    ...(env.headSha ? { headSha: env.headSha } : {}),
+    createdAt: new Date().toISOString(),
+    stages: [stage],
+    counts: countChanges([stage]),
+    fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, [stage]),
+  };
+  await publishPlan(inputs, env, report, 'verify');
+  const bad = checks.filter((c) => c.status !== 'passed');
+  if (bad.length > 0) {
+    throw new Refusal(
+      `verification failed: ${bad.length} of ${checks.length} check${checks.length === 1 ? '' : 's'} did not pass`,
+      bad.map((c) => `${c.name}: ${c.status}: ${c.detail}${c.fix ? ` (${c.fix})` : ''}`),
+    );
+  }
+  return report;
+}
+
+export async function runVerifyCommand(inputs: Inputs, env: RunEnv): Promise<Plan> {
+  return verifyPrepared(inputs, env, await prepare(inputs, env));
 }
 
 const errorsOf = (plan: Plan) => plan.stages.flatMap((s) => s.findings).filter((f) => f.level === 'error');
@@ -150,8 +202,10 @@ export async function runApply(
       ],
     );
   }
+  const verifyAfter = inputs.stages.includes('verify');
   if (!hasChanges(plan.counts)) {
     env.log.info('no changes to apply');
+    if (verifyAfter) await verifyPrepared(inputs, env, run.prepared);
     return [];
   }
   const results: StageResult[] = [];
@@ -172,5 +226,6 @@ export async function runApply(
       );
     }
   }
+  if (verifyAfter) await verifyPrepared(inputs, env, run.prepared);
   return results;
 }

@@ -21,6 +21,8 @@ export interface ClusterConfig {
   pools: { prune: boolean };
   prereqs: PrereqsConfig;
   install: InstallConfig;
+  /** How long each verification check may wait. */
+  verify: { timeoutSeconds: number };
   /** Extra `${NAME}` placeholders for manifests. */
   variables: Record<string, string>;
   /** Where this cluster's entry is, for messages. */
@@ -84,6 +86,7 @@ const CLUSTER_KEYS = [
   'pools',
   'prereqs',
   'install',
+  'verify',
   'variables',
 ] as const;
 const INSTALL_KEYS = ['replicas', 'resources', 'values', 'helm', 'migration', 'timeoutSeconds'] as const;
@@ -395,6 +398,19 @@ function validateCluster(
   );
 
   const install = validateInstall(raw.install, path, add, (p) => lineOf(doc, lc, p), file, issues, at);
+  const verify = { timeoutSeconds: 300 };
+  if (raw.verify !== undefined) {
+    if (!isObject(raw.verify)) add(['verify'], 'must be a mapping such as {timeoutSeconds: 300}');
+    else {
+      checkKeys(raw.verify, [...path, 'verify'], ['timeoutSeconds'], file, (p) => lineOf(doc, lc, p), issues);
+      const t = raw.verify.timeoutSeconds;
+      if (t !== undefined) {
+        if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 3600)
+          add(['verify', 'timeoutSeconds'], 'must be a whole number of seconds from 1 to 3600');
+        else verify.timeoutSeconds = t;
+      }
+    }
+  }
 
   const variables: Record<string, string> = {};
   if (raw.variables !== undefined) {
@@ -427,6 +443,7 @@ function validateCluster(
     pools: { prune },
     prereqs,
     install,
+    verify,
     variables,
     source: { file, line },
   };

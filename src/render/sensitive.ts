@@ -150,3 +150,22 @@ export function maskChange(change: Change): Change {
   if (Object.hasOwn(change, 'after')) out.after = after;
   return out;
 }
+
+const TEXT_SECRETS: readonly [RegExp, string][] = [
+  [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, '(sensitive)'],
+  [/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.(sensitive)'],
+  [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1(sensitive)'],
+  [/(X-Amz-(?:Security-Token|Signature|Credential)=)[^&\s"]+/gi, '$1(sensitive)'],
+];
+
+/**
+ * Masks secrets in free text such as controller log lines: AWS access key ids, EKS and bearer tokens,
+ * presigned-URL signatures, and the values of `"key":"value"` pairs whose key looks like a secret.
+ */
+export function maskSecrets(text: string): string {
+  let out = text;
+  for (const [re, by] of TEXT_SECRETS) out = out.replace(re, by);
+  return out.replace(/"([A-Za-z0-9_.-]+)"\s*:\s*"((?:[^"\\]|\\.)*)"/g, (whole, key: string) =>
+    isSensitiveKey(key) ? `"${key}":"${SENSITIVE}"` : whole,
+  );
+}

@@ -1,0 +1,260 @@
+/**
+ * The verify stage against a sandbox cluster with Karpenter's real CRDs. Karpenter's controller does
+ * not run in the sandbox, so the test plays its part: it writes the controller Deployment's status, the
+ * leader lease, and the NodePool and EC2NodeClass status conditions the controller would write. Each
+ * check is driven to pass, to fail (with the failing sub-condition) and to time out, and the delay
+ * between a condition turning true and the stage reporting it is measured.
+ */
+import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import { KubeClient } from '../../src/adapters/kube.ts';
+import type { ClusterConfig } from '../../src/config/load.ts';
+import type { ManifestObject } from '../../src/config/manifests.ts';
+import { runVerify } from '../../src/stages/verify.ts';
+import { maskSecrets } from '../../src/render/sensitive.ts';
+import {
+  adminKube,
+  deleteCluster,
+  installKarpenterCrds,
+  newCluster,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
+
+let cluster: ClusterInfo;
+let admin: KubeHttp;
+beforeAll(async () => {
+  cluster = await newCluster({ withClusterAutoscaler: false });
+  await installKarpenterCrds(cluster);
+  admin = new KubeHttp(adminKube(cluster));
+});
+afterAll(() => deleteCluster(cluster.name));
+
+const config = {
+  cluster: 'c',
+  region: 'us-east-1',
+  karpenter: { version: '1.14.1', namespace: 'kube-system', chartRepository: '' },
+} as ClusterConfig;
+const log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+const manifest = (kind: string, name: string): ManifestObject => ({
+  obj: { kind, metadata: { name } },
+  file: 'k.yaml',
+  line: 1,
+  locate: () => undefined,
+  legacy: false,
+});
+const verify = (manifests: ManifestObject[], timeoutSeconds: number) =>
+  runVerify({ cluster: config, log, kube: new KubeClient(admin), manifests, timeoutSeconds });
+
+const DEPLOYMENT = '/apis/apps/v1/namespaces/kube-system/deployments/karpenter';
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, '.000000Z');
+
+async function createController(version: string): Promise<void> {
+  await admin.request('POST', '/apis/apps/v1/namespaces/kube-system/deployments', {
+    body: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'karpenter', namespace: 'kube-system' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { 'app.kubernetes.io/name': 'karpenter' } },
+        template: {
+          metadata: { labels: { 'app.kubernetes.io/name': 'karpenter' } },
+          spec: {
+            containers: [{ name: 'controller', image: `public.ecr.aws/karpenter/controller:${version}` }],
+          },
+        },
+      },
+    },
+  });
+}
+async function controllerAvailable(): Promise<void> {
+  const d = await admin.request<{ metadata: { generation: number } }>('GET', DEPLOYMENT);
+  await admin.request('PATCH', `${DEPLOYMENT}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        observedGeneration: d.metadata.generation,
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 2,
+        availableReplicas: 2,
+      },
+    },
+  });
+}
+async function holdLease(): Promise<void> {
+  await admin.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
+    body: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'karpenter-leader-election', namespace: 'kube-system' },
+      spec: { holderIdentity: 'karpenter-7d9f-abcde', leaseDurationSeconds: 3600, renewTime: now() },
+    },
+  });
+}
+async function createNodeClass(name: string): Promise<void> {
+  await admin.request('POST', '/apis/karpenter.k8s.aws/v1/ec2nodeclasses', {
+    body: {
+      apiVersion: 'karpenter.k8s.aws/v1',
+      kind: 'EC2NodeClass',
+      metadata: { name },
+      spec: {
+        role: 'KarpenterNodeRole-c',
+        amiSelectorTerms: [{ alias: 'al2023@v20260101' }],
+        subnetSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'c' } }],
+        securityGroupSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'c' } }],
+      },
+    },
+  });
+}
+async function createNodePool(name: string): Promise<void> {
+  await admin.request('POST', '/apis/karpenter.sh/v1/nodepools', {
+    body: {
+      apiVersion: 'karpenter.sh/v1',
+      kind: 'NodePool',
+      metadata: { name },
+      spec: {
+        template: {
+          spec: {
+            requirements: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }],
+            nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' },
+          },
+        },
+      },
+    },
+  });
+}
+/** Writes status conditions the way the controller does, for the object's current generation. */
+async function setConditions(
+  path: string,
+  conditions: { type: string; status: string; reason: string; message?: string }[],
+) {
+  const o = await admin.request<{ metadata: { generation: number } }>('GET', path);
+  await admin.request('PATCH', `${path}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        conditions: conditions.map((c) => ({
+          ...c,
+          message: c.message ?? '',
+          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          observedGeneration: o.metadata.generation,
+        })),
+      },
+    },
+  });
+}
+const NC = (n: string) => `/apis/karpenter.k8s.aws/v1/ec2nodeclasses/${n}`;
+const NP = (n: string) => `/apis/karpenter.sh/v1/nodepools/${n}`;
+
+test('each check passes, fails with the sub-condition, or times out', async () => {
+  // nothing there yet: the controller and the lease time out; the CRDs pass
+  const empty = await verify([], 1);
+  expect(empty.checks.map((c) => [c.name, c.status])).toEqual([
+    ['controller Deployment kube-system/karpenter', 'timed-out'],
+    ['leader lease kube-system/karpenter-leader-election', 'timed-out'],
+    ['CRD nodepools.karpenter.sh', 'passed'],
+    ['CRD nodeclaims.karpenter.sh', 'passed'],
+    ['CRD ec2nodeclasses.karpenter.k8s.aws', 'passed'],
+  ]);
+  expect(empty.checks[0]!.detail).toBe('after 1 s: the karpenter Deployment does not exist');
+  expect(empty.plan.notes[0]).toContain('no controller pods');
+
+  await createController('1.14.1');
+  await controllerAvailable();
+  await holdLease();
+  await createNodeClass('default');
+  await setConditions(NC('default'), [
+    { type: 'SubnetsReady', status: 'True', reason: 'SubnetsReady' },
+    { type: 'Ready', status: 'True', reason: 'Ready' },
+  ]);
+  await createNodeClass('broken');
+  await setConditions(NC('broken'), [
+    {
+      type: 'SubnetsReady',
+      status: 'False',
+      reason: 'SubnetsNotFound',
+      message: 'SubnetSelector did not match any Subnets',
+    },
+    { type: 'Ready', status: 'False', reason: 'UnhealthyDependents', message: 'SubnetsReady=False' },
+  ]);
+  await createNodePool('default');
+  await setConditions(NP('default'), [{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+  await createNodePool('pending');
+
+  const r = await verify(
+    [
+      manifest('EC2NodeClass', 'default'),
+      manifest('EC2NodeClass', 'broken'),
+      manifest('NodePool', 'default'),
+      manifest('NodePool', 'pending'),
+    ],
+    2,
+  );
+  const byName = Object.fromEntries(r.checks.map((c) => [c.name, c]));
+  expect(byName['controller Deployment kube-system/karpenter']).toMatchObject({
+    status: 'passed',
+    detail: '2/2 replicas available at 1.14.1',
+  });
+  expect(byName['leader lease kube-system/karpenter-leader-election']).toMatchObject({
+    status: 'passed',
+    detail: 'karpenter-7d9f-abcde leads',
+  });
+  expect(byName['EC2NodeClass default']!.status).toBe('passed');
+  expect(byName['NodePool default']!.status).toBe('passed');
+  expect(byName['EC2NodeClass broken']).toMatchObject({
+    status: 'failed',
+    detail:
+      'EC2NodeClass broken: SubnetsReady=False SubnetsNotFound: SubnetSelector did not match any Subnets',
+    fix: expect.stringContaining('karpenter.sh/discovery') as unknown,
+  });
+  expect(byName['NodePool pending']).toMatchObject({ status: 'timed-out' });
+  expect(byName['NodePool pending']!.detail).toContain('after 2 s');
+  expect(
+    r.plan.findings
+      .filter((f) => f.level === 'error')
+      .map((f) => f.code)
+      .sort(),
+  ).toEqual(['verify-failed', 'verify-timed-out']);
+
+  // a controller at another version is not verified
+  await admin.request('PATCH', DEPLOYMENT, {
+    contentType: 'application/merge-patch+json',
+    body: {
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'controller', image: 'public.ecr.aws/karpenter/controller:1.13.1' }] },
+        },
+      },
+    },
+  });
+  await controllerAvailable();
+  const old = await verify([], 1);
+  expect(old.checks[0]).toMatchObject({ status: 'timed-out' });
+  expect(old.checks[0]!.detail).toContain('not 1.14.1');
+});
+
+test('a condition turning true is reported within a second, by watch', async () => {
+  await createNodeClass('late');
+  const t0 = Date.now();
+  const pending = verify([manifest('EC2NodeClass', 'late')], 5);
+  await new Promise((r) => setTimeout(r, 1500));
+  const written = Date.now();
+  await setConditions(NC('late'), [{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+  const r = await pending;
+  const check = r.checks.find((c) => c.name === 'EC2NodeClass late')!;
+  expect(check.status).toBe('passed');
+  const latencyMs = t0 + check.elapsedMs - written;
+  process.stdout.write(`verify latency: ${latencyMs} ms from the condition write to the report\n`);
+  expect(latencyMs).toBeGreaterThanOrEqual(0);
+  expect(latencyMs).toBeLessThan(1000);
+});
+
+test('controller log lines are masked', () => {
+  const line =
+    '{"level":"ERROR","message":"failed","aws_access_key_id":"AKIAABCDEFGHIJKLMNOP","token":"k8s-aws-v1.aHR0cHM6Ly9zdHM","sessionToken":"abc"}';
+  const masked = maskSecrets(line);
+  expect(masked).not.toContain('AKIAABCDEFGHIJKLMNOP');
+  expect(masked).not.toContain('aHR0cHM6Ly9zdHM');
+  expect(masked).not.toContain('"abc"');
+  expect(masked).toContain('"level":"ERROR"');
+});
