@@ -12,6 +12,12 @@ import { buildPlan, runApply } from '../src/commands/plan.ts';
 import type { RunEnv } from '../src/commands/prepare.ts';
 import { readInputs } from '../src/inputs.ts';
 import type { ClusterInfo } from './lib/state.ts';
+import { readFileSync } from 'node:fs';
+import { adminKubeConfig } from './lib/kube-admin.ts';
+import { KubeHttp } from '../src/adapters/kube-http.ts';
+import { KubeClient } from '../src/adapters/kube.ts';
+import type { ClusterConfig } from '../src/config/load.ts';
+import { runVerify } from '../src/stages/verify.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1,10,100').split(',').map(Number);
 const { state, started } = await sandboxUp();
@@ -128,6 +134,95 @@ async function runApplyMeasured(inputs: ReturnType<typeof readInputs>, env: RunE
   return calls;
 }
 
+/**
+ * How soon the verify stage reports a condition after it turns true: an EC2NodeClass is written Ready
+ * (the test plays Karpenter's controller) while the stage watches it.
+ */
+async function measureVerifyLatency(): Promise<number[]> {
+  const res = await fetch(`${state.controlUrl}/clusters`, {
+    method: 'POST',
+    body: JSON.stringify({ withClusterAutoscaler: false }),
+  });
+  const cluster = (await res.json()) as ClusterInfo;
+  await installKarpenterCrds(state, cluster, state.karpenterTarget);
+  const http = new KubeHttp(
+    adminKubeConfig(
+      {
+        endpoint: cluster.endpoint,
+        caPem: readFileSync(state.pki.caCert, 'utf8'),
+        clientCertPem: readFileSync(state.pki.adminCert, 'utf8'),
+        clientKeyPem: readFileSync(state.pki.adminKey, 'utf8'),
+      },
+      cluster.name,
+    ),
+  );
+  const kube = new KubeClient(http);
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const name = `latency-${i}`;
+    const path = `/apis/karpenter.k8s.aws/v1/ec2nodeclasses/${name}`;
+    await http.request('POST', '/apis/karpenter.k8s.aws/v1/ec2nodeclasses', {
+      body: {
+        apiVersion: 'karpenter.k8s.aws/v1',
+        kind: 'EC2NodeClass',
+        metadata: { name },
+        spec: {
+          role: 'r',
+          amiSelectorTerms: [{ alias: 'al2023@latest' }],
+          subnetSelectorTerms: [{ tags: { a: 'b' } }],
+          securityGroupSelectorTerms: [{ tags: { a: 'b' } }],
+        },
+      },
+    });
+    const started = Date.now();
+    const verifying = runVerify({
+      cluster: {
+        cluster: cluster.name,
+        karpenter: { version: state.karpenterTarget, namespace: 'kube-system' },
+      } as ClusterConfig,
+      log: quiet.log,
+      kube,
+      manifests: [
+        {
+          obj: { kind: 'EC2NodeClass', metadata: { name } },
+          file: 'x',
+          line: 1,
+          locate: () => undefined,
+          legacy: false,
+        },
+      ],
+      timeoutSeconds: 3,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const obj = await http.request<{ metadata: { generation: number } }>('GET', path);
+    const written = Date.now();
+    await http.request('PATCH', `${path}/status`, {
+      contentType: 'application/merge-patch+json',
+      body: {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'Ready',
+              message: '',
+              lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+              observedGeneration: obj.metadata.generation,
+            },
+          ],
+        },
+      },
+    });
+    const { checks } = await verifying;
+    const check = checks.find((c) => c.name === `EC2NodeClass ${name}`)!;
+    samples.push(started + check.elapsedMs - written);
+  }
+  await fetch(`${state.controlUrl}/clusters/${cluster.name}`, { method: 'DELETE' });
+  return samples;
+}
+
+const latencies = await measureVerifyLatency();
+
 const header = [
   'case',
   'phase',
@@ -154,4 +249,7 @@ const print = (cells: string[]) =>
 print(header);
 print(widths.map((w) => '-'.repeat(w)));
 for (const l of lines) print(l);
+process.stdout.write(
+  `\nverify: a condition turning true is reported after ${latencies.map((l) => `${l} ms`).join(', ')} (5 samples, watched)\n`,
+);
 if (started) await sandboxDown();
