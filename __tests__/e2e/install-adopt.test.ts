@@ -5,13 +5,12 @@
  * and the plan walks the documented route one apply at a time instead of jumping to 1.x.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
-import type { Change, Plan } from '../../src/plan/model.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   actionEnv,
   adminKube,
@@ -43,9 +42,6 @@ function writeConfig(cluster: ClusterInfo): void {
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
-const actionable = (p: Plan): Change[] =>
-  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
 
 /** kubectl with the admin kubeconfig, `input` on stdin. */
 function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {

@@ -5,13 +5,12 @@
  * so the test plays the Deployment controller's part by writing the karpenter Deployment's status.
  * Also: chart values that the target chart does not have are errors with their line, before any write.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
-import type { Change, Plan } from '../../src/plan/model.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   actionEnv,
   adminKube,
@@ -44,9 +43,6 @@ ${install}`,
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
-const actionable = (p: Plan): Change[] =>
-  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
 const replicasOf = async (path: string) =>
   (await admin.request<{ spec: { replicas: number } }>('GET', path)).spec.replicas;
 

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
-import type { Change, Plan } from '../../src/plan/model.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   actionEnv,
   adminKube,
@@ -44,9 +43,6 @@ ${extra}`,
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
-const actionable = (p: Plan): Change[] =>
-  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
 const helm = async (...args: string[]) =>
   (await exec(join(sandbox().binDir, 'helm'), [...args, '--kubeconfig', kubeconfigFile])).stdout;
 const helmList = async () =>

@@ -5,11 +5,10 @@
  * alone unless pruning is enabled. Karpenter's CRDs are installed by the test (the install stage's
  * job), since the pools stage needs them in the cluster.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
-import type { Plan } from '../../src/plan/model.ts';
 import {
   adminKube,
   actionEnv,
@@ -19,7 +18,7 @@ import {
   localChartRepository,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, runAction } from '../helpers/run-action.ts';
 
 let cluster: ClusterInfo;
 let workspace: string;
@@ -80,8 +79,6 @@ const run = (inputs: Record<string, string>) =>
     env: actionEnv(),
     workspace,
   });
-
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
 
 beforeAll(async () => {
   cluster = await newCluster();

@@ -4,7 +4,7 @@
  * survives, the cluster's OIDC issuer is registered and the controller role trusts it; a plan with an
  * error-level finding (a role of that name the action does not own) is refused before any write.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,8 +17,7 @@ import {
 import { parse } from 'yaml';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
-import type { Change, Plan } from '../../src/plan/model.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   accountSession,
   actionEnv,
@@ -57,9 +56,6 @@ ${prereqs}`,
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'prereqs', ...inputs }, env, workspace });
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
-const actionable = (p: Plan): Change[] =>
-  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
 
 async function appendMapRoles(entry: string): Promise<void> {
   const cm = await admin.request<ConfigMap>('GET', AWS_AUTH);

@@ -5,7 +5,7 @@
  * created, its queue target refused) stops it, and the next run completes exactly the rest, with
  * nothing duplicated and nothing lost.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EKSClient, ListAccessEntriesCommand, ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
@@ -13,9 +13,8 @@ import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@
 import { GetAccountAuthorizationDetailsCommand, IAMClient } from '@aws-sdk/client-iam';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { injectFault, listFaults, removeFault } from '../../sandbox/lib/faults.ts';
-import type { Change, Plan } from '../../src/plan/model.ts';
 import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   accountSession,
   actionEnv,
@@ -35,9 +34,6 @@ const faultIds: string[] = [];
 
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'prereqs', ...inputs }, env, workspace });
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
-const actionable = (p: Plan): Change[] =>
-  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
 const clientConfig = () => ({
   region: cluster.region,
   endpoint: env.AWS_ENDPOINT_URL,

@@ -6,15 +6,14 @@
  * policy, a removed tag, an edited queue policy and a deleted rule each show up as exactly that change.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Change, Plan } from '../../src/plan/model.ts';
 import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
 import { templateFacts } from '../helpers/cfn-template.ts';
 import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
-import { runAction } from '../helpers/run-action.ts';
+import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   accountSession,
   actionEnv,
@@ -34,9 +33,6 @@ let env: Record<string, string>;
 
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'prereqs', ...inputs }, env, workspace });
-const readPlan = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Plan;
-const actionable = (p: Plan): Change[] =>
-  p.stages.flatMap((s) => s.changes).filter((c) => c.action !== 'no-op');
 
 /** The `aws` CLI with the action's session, pointed at moto: a reader that shares no code with the action. */
 async function aws<T>(...args: string[]): Promise<T> {

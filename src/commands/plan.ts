@@ -34,6 +34,23 @@ export interface PlannedRun {
   installCtx: InstallContext;
 }
 
+/** The plan (or verify report) for this run's cluster: its stages, counts and fingerprint. */
+function buildPlanRecord(prepared: Prepared, env: RunEnv, stages: StagePlan[]): Plan {
+  const { cluster } = prepared;
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    tool: { name: 'karpenter-action', version: TOOL_VERSION },
+    cluster: cluster.cluster,
+    region: prepared.aws.region,
+    karpenterVersion: cluster.karpenter.version,
+    ...(env.headSha ? { headSha: env.headSha } : {}),
+    createdAt: new Date().toISOString(),
+    stages,
+    counts: countChanges(stages),
+    fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, stages),
+  };
+}
+
 /** Plans every selected stage. Never writes to AWS or Kubernetes. */
 export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun> {
   const prepared = await prepare(inputs, env);
@@ -72,18 +89,7 @@ export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun
     else if (stage === 'install') stages.push(await installStage.plan(installCtx));
     else stages.push(await poolsStage.plan(poolsCtx));
   }
-  const plan: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    tool: { name: 'karpenter-action', version: TOOL_VERSION },
-    cluster: cluster.cluster,
-    region: prepared.aws.region,
-    karpenterVersion: cluster.karpenter.version,
-    ...(env.headSha ? { headSha: env.headSha } : {}),
-    createdAt: new Date().toISOString(),
-    stages,
-    counts: countChanges(stages),
-    fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, stages),
-  };
+  const plan = buildPlanRecord(prepared, env, stages);
   return { prepared, plan, poolsCtx, prereqsCtx, installCtx };
 }
 
@@ -137,18 +143,7 @@ export async function verifyPrepared(inputs: Inputs, env: RunEnv, prepared: Prep
   });
   for (const c of checks)
     env.log.info(`verify ${c.status}: ${c.name} (${(c.elapsedMs / 1000).toFixed(1)} s) ${c.detail}`);
-  const report: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION,
-    tool: { name: 'karpenter-action', version: TOOL_VERSION },
-    cluster: cluster.cluster,
-    region: prepared.aws.region,
-    karpenterVersion: cluster.karpenter.version,
-    ...(env.headSha ? { headSha: env.headSha } : {}),
-    createdAt: new Date().toISOString(),
-    stages: [stage],
-    counts: countChanges([stage]),
-    fingerprint: buildFingerprint(cluster.cluster, cluster.karpenter.version, [stage]),
-  };
+  const report = buildPlanRecord(prepared, env, [stage]);
   await publishPlan(inputs, env, report, 'verify');
   const bad = checks.filter((c) => c.status !== 'passed');
   if (bad.length > 0) {

@@ -22,7 +22,7 @@ import { KubeApiError } from '../adapters/kube-http.ts';
 import { resourcePath, type KubeObject, type KubePort, type KubeResource } from '../adapters/kube.ts';
 import { CRDS, DEPLOYMENTS, NODES } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
-import type { Change, Finding, StagePlan } from '../plan/model.ts';
+import type { Change, FieldChange, Finding, StagePlan } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
 import { buildChartValues, checkValuesKeys, NODEGROUP_LABEL } from '../install/values.ts';
 import {
@@ -587,14 +587,33 @@ export function evaluateControllerReady(d: KubeObject | undefined, version: stri
   return undefined;
 }
 
+type MigrationStep = { change: Change; run: () => Promise<void> };
+
+/** A migration change: a no-op when nothing differs, else an update carried out by `run` after verification. */
+function migrationStep(
+  base: Pick<Change, 'ref' | 'stage' | 'kind' | 'name'>,
+  before: unknown,
+  after: unknown,
+  fieldChanges: FieldChange[],
+  [doneReason, changeReason]: [string, string],
+  run: () => Promise<void>,
+): MigrationStep {
+  if (fieldChanges.length === 0)
+    return {
+      change: { ...base, action: 'no-op', fieldChanges: [], reason: doneReason },
+      run: () => Promise.resolve(),
+    };
+  return { change: { ...base, action: 'update', before, after, fieldChanges, reason: changeReason }, run };
+}
+
 /**
  * The move off Cluster Autoscaler, as the migration guide's last steps: its Deployment scaled to zero
  * and, when configured, the node groups shrunk. Each is its own planned change; apply carries them out
  * only after the Karpenter controller is available at the target version.
  */
-async function planMigration(ctx: InstallContext): Promise<{ change: Change; run: () => Promise<void> }[]> {
+async function planMigration(ctx: InstallContext): Promise<MigrationStep[]> {
   const c = ctx.cluster;
-  const out: { change: Change; run: () => Promise<void> }[] = [];
+  const out: MigrationStep[] = [];
   const after = `after Karpenter ${c.karpenter.version} is verified`;
   for (const d of await ctx.kube.list(DEPLOYMENTS)) {
     if (!isClusterAutoscaler(d)) continue;
@@ -607,29 +626,24 @@ async function planMigration(ctx: InstallContext): Promise<{ change: Change; run
       kind: 'Cluster Autoscaler',
       name: `${ns}/${name}`,
     };
-    if (replicas === 0) {
-      out.push({
-        change: { ...base, action: 'no-op', fieldChanges: [], reason: 'scaled to zero' },
-        run: () => Promise.resolve(),
-      });
-      continue;
-    }
-    out.push({
-      change: {
-        ...base,
-        action: 'update',
-        before: { replicas },
-        after: { replicas: 0 },
-        fieldChanges: [{ path: 'spec.replicas', op: 'change', before: replicas, after: 0 }],
-        reason: `scaled to zero ${after}, so the two autoscalers do not act on the same pending pods`,
-      },
-      run: async () => {
-        await ctx.kube.http.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/${name}/scale`, {
-          contentType: 'application/merge-patch+json',
-          body: { spec: { replicas: 0 } },
-        });
-      },
-    });
+    out.push(
+      migrationStep(
+        base,
+        { replicas },
+        { replicas: 0 },
+        replicas === 0 ? [] : [{ path: 'spec.replicas', op: 'change', before: replicas, after: 0 }],
+        [
+          'scaled to zero',
+          `scaled to zero ${after}, so the two autoscalers do not act on the same pending pods`,
+        ],
+        async () => {
+          await ctx.kube.http.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/${name}/scale`, {
+            contentType: 'application/merge-patch+json',
+            body: { spec: { replicas: 0 } },
+          });
+        },
+      ),
+    );
   }
   for (const [ng, want] of Object.entries(c.install.migration.nodeGroups)) {
     const cur = (
@@ -642,33 +656,24 @@ async function planMigration(ctx: InstallContext): Promise<{ change: Change; run
       kind: 'EKS node group scaling',
       name: ng,
     };
-    const fieldChanges = diffFields(before, want);
-    if (fieldChanges.length === 0) {
-      out.push({
-        change: { ...base, action: 'no-op', fieldChanges: [], reason: 'scaled as configured' },
-        run: () => Promise.resolve(),
-      });
-      continue;
-    }
-    out.push({
-      change: {
-        ...base,
-        action: 'update',
+    out.push(
+      migrationStep(
+        base,
         before,
-        after: want,
-        fieldChanges,
-        reason: `shrunk ${after}; Karpenter launches the capacity instead`,
-      },
-      run: async () => {
-        await ctx.aws.eks.send(
-          new UpdateNodegroupConfigCommand({
-            clusterName: c.cluster,
-            nodegroupName: ng,
-            scalingConfig: want,
-          }),
-        );
-      },
-    });
+        want,
+        diffFields(before, want),
+        ['scaled as configured', `shrunk ${after}; Karpenter launches the capacity instead`],
+        async () => {
+          await ctx.aws.eks.send(
+            new UpdateNodegroupConfigCommand({
+              clusterName: c.cluster,
+              nodegroupName: ng,
+              scalingConfig: want,
+            }),
+          );
+        },
+      ),
+    );
   }
   return out;
 }
