@@ -5,8 +5,7 @@
  * and the plan walks the documented route one apply at a time instead of jumping to 1.x.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
@@ -15,11 +14,11 @@ import {
   actionEnv,
   adminKube,
   deleteCluster,
-  localChartRepository,
   newCluster,
   sandbox,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
+import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
 
 const exec = promisify(execFile);
 const clusters: ClusterInfo[] = [];
@@ -30,15 +29,11 @@ afterAll(async () => {
   rmSync(workspace, { recursive: true, force: true });
 });
 beforeAll(() => {
-  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
-  mkdirSync(join(workspace, '.github'), { recursive: true });
+  workspace = createWorkspace();
 });
 
 function writeConfig(cluster: ClusterInfo): void {
-  writeFileSync(
-    join(workspace, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}\nregion: ${cluster.region}\nkarpenter:\n  version: 1.14.1\n  chartRepository: ${localChartRepository('1.14.1')}\nmanifests: []\n`,
-  );
+  writeClusterConfig(workspace, cluster, { manifests: false });
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });

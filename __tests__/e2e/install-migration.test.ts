@@ -5,9 +5,7 @@
  * so the test plays the Deployment controller's part by writing the karpenter Deployment's status.
  * Also: chart values that the target chart does not have are errors with their line, before any write.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
@@ -16,10 +14,10 @@ import {
   adminKube,
   awsEnv,
   deleteCluster,
-  localChartRepository,
   newCluster,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
+import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
 
 let cluster: ClusterInfo;
 let workspace: string;
@@ -29,17 +27,7 @@ const CA = '/apis/apps/v1/namespaces/kube-system/deployments/cluster-autoscaler'
 const KARPENTER = '/apis/apps/v1/namespaces/kube-system/deployments/karpenter';
 
 function writeConfig(install: string): void {
-  writeFileSync(
-    join(workspace, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}
-region: ${cluster.region}
-karpenter:
-  version: 1.14.1
-  chartRepository: ${localChartRepository('1.14.1')}
-manifests: []
-install:
-${install}`,
-  );
+  writeClusterConfig(workspace, cluster, { manifests: false, extra: `install:\n${install}` });
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
@@ -49,8 +37,7 @@ const replicasOf = async (path: string) =>
 beforeAll(async () => {
   cluster = await newCluster();
   admin = new KubeHttp(adminKube(cluster));
-  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
-  mkdirSync(join(workspace, '.github'), { recursive: true });
+  workspace = createWorkspace();
 });
 afterAll(async () => {
   await deleteCluster(cluster.name);

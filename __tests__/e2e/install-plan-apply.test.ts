@@ -6,8 +6,7 @@
  * what the action installed. Karpenter's controller does not run in the sandbox; nothing here needs it.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -17,11 +16,11 @@ import {
   actionEnv,
   adminKube,
   deleteCluster,
-  localChartRepository,
   newCluster,
   sandbox,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
+import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
 
 const exec = promisify(execFile);
 let cluster: ClusterInfo;
@@ -30,16 +29,7 @@ let admin: KubeHttp;
 let kubeconfigFile: string;
 
 function writeConfig(version: string, extra = ''): void {
-  writeFileSync(
-    join(workspace, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}
-region: ${cluster.region}
-karpenter:
-  version: ${version}
-  chartRepository: ${localChartRepository(version)}
-manifests: []
-${extra}`,
-  );
+  writeClusterConfig(workspace, cluster, { version, manifests: false, extra });
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
@@ -54,8 +44,7 @@ beforeAll(async () => {
   cluster = await newCluster({ withClusterAutoscaler: false });
   const kc = adminKube(cluster);
   admin = new KubeHttp(kc);
-  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
-  mkdirSync(join(workspace, '.github'), { recursive: true });
+  workspace = createWorkspace();
   kubeconfigFile = join(workspace, 'admin.kubeconfig');
   writeFileSync(kubeconfigFile, kc.exportConfig(), { mode: 0o600 });
 });

@@ -4,9 +4,7 @@
  * survives, the cluster's OIDC issuer is registered and the controller role trusts it; a plan with an
  * error-level finding (a role of that name the action does not own) is refused before any write.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import {
   DeleteOpenIDConnectProviderCommand,
   GetRoleCommand,
@@ -23,11 +21,11 @@ import {
   actionEnv,
   adminKube,
   deleteCluster,
-  localChartRepository,
   newCluster,
   ownAccount,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
+import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
 import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
 
 let cluster: ClusterInfo;
@@ -41,18 +39,7 @@ const AWS_AUTH = '/api/v1/namespaces/kube-system/configmaps/aws-auth';
 type ConfigMap = { metadata: { resourceVersion: string }; data: Record<string, string> };
 
 function writeConfig(prereqs: string): void {
-  writeFileSync(
-    join(workspace, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}
-region: ${cluster.region}
-karpenter:
-  version: 1.14.1
-  chartRepository: ${localChartRepository()}
-manifests:
-  - ../karpenter/*.yaml
-prereqs:
-${prereqs}`,
-  );
+  writeClusterConfig(workspace, cluster, { extra: `prereqs:\n${prereqs}` });
 }
 const run = (inputs: Record<string, string>) =>
   runAction({ inputs: { stages: 'prereqs', ...inputs }, env, workspace });
@@ -86,11 +73,7 @@ beforeAll(async () => {
       sessionToken: session.env.AWS_SESSION_TOKEN!,
     },
   });
-  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
-  mkdirSync(join(workspace, 'karpenter'), { recursive: true });
-  mkdirSync(join(workspace, '.github'), { recursive: true });
-  writeFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), NODEPOOL);
-  writeFileSync(join(workspace, 'karpenter', 'nodeclass.yaml'), NODECLASS);
+  workspace = createWorkspace({ 'nodepool.yaml': NODEPOOL, 'nodeclass.yaml': NODECLASS });
 });
 afterAll(async () => {
   await deleteCluster(cluster.name);

@@ -5,9 +5,7 @@
  * created, its queue target refused) stops it, and the next run completes exactly the rest, with
  * nothing duplicated and nothing lost.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { EKSClient, ListAccessEntriesCommand, ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetAccountAuthorizationDetailsCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -15,16 +13,8 @@ import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { injectFault, listFaults, removeFault } from '../../sandbox/lib/faults.ts';
 import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
 import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
-import {
-  accountSession,
-  actionEnv,
-  deleteCluster,
-  grantClusterAdmin,
-  localChartRepository,
-  newCluster,
-  ownAccount,
-  type ClusterInfo,
-} from '../helpers/sandbox.ts';
+import { deleteCluster, type ClusterInfo } from '../helpers/sandbox.ts';
+import { createWorkspace, newAccountCluster, writeClusterConfig } from '../helpers/workspace.ts';
 
 let cluster: ClusterInfo;
 let workspace: string;
@@ -45,27 +35,9 @@ const clientConfig = () => ({
 });
 
 beforeAll(async () => {
-  account = ownAccount();
-  const session = await accountSession(account);
-  cluster = await newCluster({ accountId: account, withClusterAutoscaler: false });
-  await grantClusterAdmin(cluster, session.principalArn);
-  env = { ...actionEnv(), ...session.env };
-  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
-  mkdirSync(join(workspace, 'karpenter'), { recursive: true });
-  mkdirSync(join(workspace, '.github'), { recursive: true });
-  writeFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), NODEPOOL);
-  writeFileSync(join(workspace, 'karpenter', 'nodeclass.yaml'), NODECLASS);
-  writeFileSync(
-    join(workspace, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}
-region: ${cluster.region}
-karpenter:
-  version: 1.14.1
-  chartRepository: ${localChartRepository()}
-manifests:
-  - ../karpenter/*.yaml
-`,
-  );
+  ({ cluster, env, account } = await newAccountCluster());
+  workspace = createWorkspace({ 'nodepool.yaml': NODEPOOL, 'nodeclass.yaml': NODECLASS });
+  writeClusterConfig(workspace, cluster);
 });
 afterAll(async () => {
   await Promise.all(faultIds.map((id) => removeFault(id)));

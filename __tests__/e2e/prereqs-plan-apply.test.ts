@@ -6,24 +6,14 @@
  * policy, a removed tag, an edited queue policy and a deleted rule each show up as exactly that change.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
 import { templateFacts } from '../helpers/cfn-template.ts';
 import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
 import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
-import {
-  accountSession,
-  actionEnv,
-  deleteCluster,
-  grantClusterAdmin,
-  localChartRepository,
-  newCluster,
-  ownAccount,
-  type ClusterInfo,
-} from '../helpers/sandbox.ts';
+import { deleteCluster, type ClusterInfo } from '../helpers/sandbox.ts';
+import { createWorkspace, newAccountCluster, writeClusterConfig } from '../helpers/workspace.ts';
 
 const exec = promisify(execFile);
 
@@ -44,27 +34,9 @@ async function aws<T>(...args: string[]): Promise<T> {
 }
 
 beforeAll(async () => {
-  const account = ownAccount();
-  const session = await accountSession(account);
-  cluster = await newCluster({ accountId: account, withClusterAutoscaler: false });
-  await grantClusterAdmin(cluster, session.principalArn);
-  env = { ...actionEnv(), ...session.env };
-  workspace = mkdtempSync(join(tmpdir(), 'ka-ws-'));
-  mkdirSync(join(workspace, 'karpenter'), { recursive: true });
-  mkdirSync(join(workspace, '.github'), { recursive: true });
-  writeFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), NODEPOOL);
-  writeFileSync(join(workspace, 'karpenter', 'nodeclass.yaml'), NODECLASS);
-  writeFileSync(
-    join(workspace, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}
-region: ${cluster.region}
-karpenter:
-  version: 1.14.1
-  chartRepository: ${localChartRepository()}
-manifests:
-  - ../karpenter/*.yaml
-`,
-  );
+  ({ cluster, env } = await newAccountCluster());
+  workspace = createWorkspace({ 'nodepool.yaml': NODEPOOL, 'nodeclass.yaml': NODECLASS });
+  writeClusterConfig(workspace, cluster);
 });
 afterAll(async () => {
   await deleteCluster(cluster.name);

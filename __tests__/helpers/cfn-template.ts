@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, type ScalarTag } from 'yaml';
+import type { TemplateParams } from '../../src/versions/index.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const read = (relative: string): string => readFileSync(`${ROOT}${relative}`, 'utf8');
@@ -13,14 +14,8 @@ export const read = (relative: string): string => readFileSync(`${ROOT}${relativ
 export type Json = Record<string, unknown>;
 const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export interface TemplateParameters {
-  partition: string;
-  region: string;
-  accountId: string;
-  clusterName: string;
-  nodeRoleArn: string;
-  queueArn: string;
-}
+/** The template's parameters and the account it is deployed to, as the version data takes them. */
+export type TemplateParameters = TemplateParams;
 
 const CFN_TAGS: ScalarTag[] = [
   { tag: '!Sub', resolve: (value: string) => ({ 'Fn::Sub': value }) },
