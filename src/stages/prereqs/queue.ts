@@ -55,6 +55,7 @@ export async function planQueue(
   const ref = `aws:sqs:queue/${spec.name}`;
   const desired = { ...spec.attributes, Policy: JSON.stringify(spec.policy) };
   const after = comparable(desired, Object.keys(spec.attributes));
+  const base = { ref, stage: 'prereqs' as const, kind: 'SQS queue', name: spec.name };
   let url: string;
   try {
     url = (await sqs.send(new GetQueueUrlCommand({ QueueName: spec.name }))).QueueUrl!;
@@ -62,10 +63,7 @@ export async function planQueue(
     if (!(e instanceof QueueDoesNotExist)) throw e;
     return {
       change: {
-        ref,
-        stage: 'prereqs',
-        kind: 'SQS queue',
-        name: spec.name,
+        ...base,
         action: 'create',
         after,
         fieldChanges: [],
@@ -94,10 +92,7 @@ export async function planQueue(
   if (fieldChanges.length === 0 && owned) {
     return {
       change: {
-        ref,
-        stage: 'prereqs',
-        kind: 'SQS queue',
-        name: spec.name,
+        ...base,
         action: 'no-op',
         fieldChanges: [],
         reason: 'matches',
@@ -108,10 +103,7 @@ export async function planQueue(
   }
   return {
     change: {
-      ref,
-      stage: 'prereqs',
-      kind: 'SQS queue',
-      name: spec.name,
+      ...base,
       action: 'update',
       before,
       after,
