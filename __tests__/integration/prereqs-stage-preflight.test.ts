@@ -114,7 +114,7 @@ async function plan(
       timeoutSeconds: 300,
       migration: { enabled: false, nodeGroups: {} },
     },
-    verify: { timeoutSeconds: 300 },
+    verify: { timeoutSeconds: 300, smokeTest: undefined },
     variables: {},
     source: { file: '.github/karpenter.yaml', line: 1 },
   };

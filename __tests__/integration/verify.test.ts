@@ -11,6 +11,8 @@ import type { ClusterConfig } from '../../src/config/load.ts';
 import type { ManifestObject } from '../../src/config/manifests.ts';
 import { runVerify } from '../../src/stages/verify.ts';
 import { maskSecrets } from '../../src/render/sensitive.ts';
+import * as play from '../helpers/play-karpenter.ts';
+import { CONTROLLER_PATH, NC, NP } from '../helpers/play-karpenter.ts';
 import {
   adminKube,
   deleteCluster,
@@ -32,6 +34,7 @@ const config = {
   cluster: 'c',
   region: 'us-east-1',
   karpenter: { version: '1.14.1', namespace: 'kube-system', chartRepository: '' },
+  verify: { timeoutSeconds: 1, smokeTest: undefined },
 } as ClusterConfig;
 const log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const manifest = (kind: string, name: string): ManifestObject => ({
@@ -44,107 +47,14 @@ const manifest = (kind: string, name: string): ManifestObject => ({
 const verify = (manifests: ManifestObject[], timeoutSeconds: number) =>
   runVerify({ cluster: config, log, kube: new KubeClient(admin), manifests, timeoutSeconds });
 
-const DEPLOYMENT = '/apis/apps/v1/namespaces/kube-system/deployments/karpenter';
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, '.000000Z');
-
-async function createController(version: string): Promise<void> {
-  await admin.request('POST', '/apis/apps/v1/namespaces/kube-system/deployments', {
-    body: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'karpenter', namespace: 'kube-system' },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { 'app.kubernetes.io/name': 'karpenter' } },
-        template: {
-          metadata: { labels: { 'app.kubernetes.io/name': 'karpenter' } },
-          spec: {
-            containers: [{ name: 'controller', image: `public.ecr.aws/karpenter/controller:${version}` }],
-          },
-        },
-      },
-    },
-  });
-}
-async function controllerAvailable(): Promise<void> {
-  const d = await admin.request<{ metadata: { generation: number } }>('GET', DEPLOYMENT);
-  await admin.request('PATCH', `${DEPLOYMENT}/status`, {
-    contentType: 'application/merge-patch+json',
-    body: {
-      status: {
-        observedGeneration: d.metadata.generation,
-        replicas: 2,
-        updatedReplicas: 2,
-        readyReplicas: 2,
-        availableReplicas: 2,
-      },
-    },
-  });
-}
-async function holdLease(): Promise<void> {
-  await admin.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
-    body: {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: 'karpenter-leader-election', namespace: 'kube-system' },
-      spec: { holderIdentity: 'karpenter-7d9f-abcde', leaseDurationSeconds: 3600, renewTime: now() },
-    },
-  });
-}
-async function createNodeClass(name: string): Promise<void> {
-  await admin.request('POST', '/apis/karpenter.k8s.aws/v1/ec2nodeclasses', {
-    body: {
-      apiVersion: 'karpenter.k8s.aws/v1',
-      kind: 'EC2NodeClass',
-      metadata: { name },
-      spec: {
-        role: 'KarpenterNodeRole-c',
-        amiSelectorTerms: [{ alias: 'al2023@v20260101' }],
-        subnetSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'c' } }],
-        securityGroupSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'c' } }],
-      },
-    },
-  });
-}
-async function createNodePool(name: string): Promise<void> {
-  await admin.request('POST', '/apis/karpenter.sh/v1/nodepools', {
-    body: {
-      apiVersion: 'karpenter.sh/v1',
-      kind: 'NodePool',
-      metadata: { name },
-      spec: {
-        template: {
-          spec: {
-            requirements: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }],
-            nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' },
-          },
-        },
-      },
-    },
-  });
-}
-/** Writes status conditions the way the controller does, for the object's current generation. */
-async function setConditions(
-  path: string,
-  conditions: { type: string; status: string; reason: string; message?: string }[],
-) {
-  const o = await admin.request<{ metadata: { generation: number } }>('GET', path);
-  await admin.request('PATCH', `${path}/status`, {
-    contentType: 'application/merge-patch+json',
-    body: {
-      status: {
-        conditions: conditions.map((c) => ({
-          ...c,
-          message: c.message ?? '',
-          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          observedGeneration: o.metadata.generation,
-        })),
-      },
-    },
-  });
-}
-const NC = (n: string) => `/apis/karpenter.k8s.aws/v1/ec2nodeclasses/${n}`;
-const NP = (n: string) => `/apis/karpenter.sh/v1/nodepools/${n}`;
+const DEPLOYMENT = CONTROLLER_PATH;
+const createController = (v: string) => play.createController(admin, v);
+const controllerAvailable = () => play.controllerAvailable(admin);
+const holdLease = () => play.holdLease(admin);
+const createNodeClass = (n: string) => play.createNodeClass(admin, n);
+const createNodePool = (n: string) => play.createNodePool(admin, n);
+const setConditions = (path: string, c: Parameters<typeof play.setConditions>[2]) =>
+  play.setConditions(admin, path, c);
 
 test('each check passes, fails with the sub-condition, or times out', async () => {
   // nothing there yet: the controller and the lease time out; the CRDs pass

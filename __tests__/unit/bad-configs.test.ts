@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadConfig, selectCluster } from '../../src/config/load.ts';
 import { loadManifests } from '../../src/config/manifests.ts';
 import { renderIssue } from '../../src/config/issues.ts';
+import { checkSmokeTestPool } from '../../src/commands/offline-validation.ts';
 
 const ROOT = join(import.meta.dirname, '..', 'fixtures', 'bad-configs');
 const cases = readdirSync(ROOT).sort();
@@ -17,11 +18,9 @@ function offlineIssues(workspace: string): string[] {
   if (!loaded.config) return loaded.issues.map(renderIssue);
   const out: string[] = [];
   for (const c of loaded.config.clusters) {
-    out.push(
-      ...loadManifests(loaded.config, selectCluster(loaded.config, c.cluster), workspace).issues.map(
-        renderIssue,
-      ),
-    );
+    const cluster = selectCluster(loaded.config, c.cluster);
+    const m = loadManifests(loaded.config, cluster, workspace);
+    out.push(...m.issues.map(renderIssue), ...checkSmokeTestPool(cluster, m.objects).map(renderIssue));
   }
   return out;
 }

@@ -24,7 +24,7 @@ const cluster = (install: Partial<InstallConfig> = {}): ClusterConfig => ({
     migration: { enabled: false, nodeGroups: {} },
     ...install,
   },
-  verify: { timeoutSeconds: 300 },
+  verify: { timeoutSeconds: 300, smokeTest: undefined },
   variables: {},
   source: { file: '.github/karpenter.yaml', line: 1 },
 });

@@ -36,3 +36,25 @@ export const SECRETS: KubeResource = {
   kind: 'Secret',
   namespaced: true,
 };
+export const PODS: KubeResource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+export const EVENTS: KubeResource = {
+  group: '',
+  version: 'v1',
+  plural: 'events',
+  kind: 'Event',
+  namespaced: true,
+};
+export const LEASES: KubeResource = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+  namespaced: true,
+};
+export const NODECLAIMS: KubeResource = {
+  group: 'karpenter.sh',
+  version: 'v1',
+  plural: 'nodeclaims',
+  kind: 'NodeClaim',
+  namespaced: false,
+};

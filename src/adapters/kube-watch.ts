@@ -1,5 +1,7 @@
 import { KubeApiError } from './kube-http.ts';
 import { resourcePath, type KubeObject, type KubePort, type KubeResource } from './kube.ts';
+import { withRetry } from '../util/concurrency.ts';
+import { isTransientKubeError } from './kube.ts';
 
 export interface WatchResult {
   /** True when the predicate held before the deadline. */
@@ -10,45 +12,94 @@ export interface WatchResult {
   elapsedMs: number;
 }
 
+export interface CollectionWatchResult {
+  ok: boolean;
+  /** The matching objects as last seen, in creation order. */
+  items: KubeObject[];
+  elapsedMs: number;
+}
+
+/** Which objects of a kind to watch; `namespace` is ignored for cluster-scoped kinds. */
+export interface WatchScope {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
 interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject & { code?: number };
 }
 
+interface ListPage {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: KubeObject[];
+}
+
+const keyOf = (o: KubeObject) =>
+  o.metadata?.uid ?? `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+const createdAt = (o: KubeObject) =>
+  Date.parse((o.metadata as { creationTimestamp?: string } | undefined)?.creationTimestamp ?? '') || 0;
+const ordered = (m: Map<string, KubeObject>) => [...m.values()].sort((a, b) => createdAt(a) - createdAt(b));
+
 /**
- * Waits until one object satisfies `done`, by watching it rather than polling: a GET for the current
- * state and resourceVersion, then a watch from there that resumes from the last resourceVersion when
- * the server closes the stream, and starts over with a fresh GET when that version is gone (410).
+ * Waits until the objects a scope selects satisfy `done`, by watching rather than polling: a LIST for
+ * the current state and its resourceVersion, then a watch from there that resumes from the last
+ * resourceVersion when the server closes the stream, and lists afresh when that version is gone (410).
+ * An external signal ends the wait early, as a timeout does.
  */
-export async function watchUntil(
+export async function watchCollectionUntil(
   kube: KubePort,
   res: KubeResource,
-  target: { name: string; namespace?: string },
-  done: (obj: KubeObject | undefined) => boolean,
+  scope: WatchScope,
+  done: (items: KubeObject[]) => boolean,
   timeoutMs: number,
-): Promise<WatchResult> {
+  signal?: AbortSignal,
+): Promise<CollectionWatchResult> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
-  let last: KubeObject | undefined;
+  const onOuterAbort = () => abort.abort();
+  signal?.addEventListener('abort', onOuterAbort);
+  if (signal?.aborted) abort.abort();
+  const path = resourcePath(res, scope.namespace);
+  const selectors = {
+    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+    ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
+  };
+  const seen = new Map<string, KubeObject>();
+  const result = (ok: boolean) => ({ ok, items: ordered(seen), elapsedMs: Date.now() - started });
   try {
     for (;;) {
-      last = await kube.get(res, target.name, target.namespace);
-      if (done(last)) return { ok: true, last, elapsedMs: Date.now() - started };
-      let rv = last?.metadata?.resourceVersion ?? (await listVersion(kube, res, target.namespace));
+      seen.clear();
+      let rv = '';
+      let cont: string | undefined;
+      do {
+        const page = await withRetry(
+          () =>
+            kube.http.request<ListPage>('GET', path, {
+              query: { ...selectors, limit: '500', ...(cont ? { continue: cont } : {}) },
+            }),
+          isTransientKubeError,
+        );
+        for (const o of page.items ?? []) seen.set(keyOf(o), o);
+        rv = page.metadata?.resourceVersion ?? rv;
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+      if (done(ordered(seen))) return result(true);
       let restart = false;
       while (!restart) {
-        if (Date.now() >= deadline) return { ok: false, last, elapsedMs: Date.now() - started };
+        if (abort.signal.aborted || Date.now() >= deadline) return result(false);
         let matched = false;
         const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
         try {
           await kube.http.stream(
-            resourcePath(res, target.namespace),
+            path,
             {
               query: {
+                ...selectors,
                 watch: 'true',
-                fieldSelector: `metadata.name=${target.name}`,
                 resourceVersion: rv,
                 allowWatchBookmarks: 'true',
                 timeoutSeconds: String(Math.min(remaining, 300)),
@@ -63,8 +114,9 @@ export async function watchUntil(
               }
               if (ev.object.metadata?.resourceVersion) rv = ev.object.metadata.resourceVersion;
               if (ev.type === 'BOOKMARK') return;
-              last = ev.type === 'DELETED' ? undefined : ev.object;
-              if (!matched && done(last)) {
+              if (ev.type === 'DELETED') seen.delete(keyOf(ev.object));
+              else seen.set(keyOf(ev.object), ev.object);
+              if (!matched && done(ordered(seen))) {
                 matched = true;
                 abort.abort();
               }
@@ -72,22 +124,35 @@ export async function watchUntil(
           );
         } catch (e) {
           if (e instanceof KubeApiError && e.code === 410) restart = true;
-          else if (!abort.signal.aborted) throw e;
+          else if (abort.signal.aborted) return result(matched);
+          else if (isTransientKubeError(e)) await new Promise((r) => setTimeout(r, 500));
+          else throw e;
         }
-        if (matched) return { ok: true, last, elapsedMs: Date.now() - started };
-        if (abort.signal.aborted) return { ok: false, last, elapsedMs: Date.now() - started };
+        if (matched) return result(true);
       }
     }
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-async function listVersion(kube: KubePort, res: KubeResource, namespace?: string): Promise<string> {
-  const list = await kube.http.request<{ metadata?: { resourceVersion?: string } }>(
-    'GET',
-    resourcePath(res, namespace),
-    { query: { limit: '1' } },
+/** Waits until one object (or its absence: `done(undefined)`) satisfies `done`; see watchCollectionUntil. */
+export async function watchUntil(
+  kube: KubePort,
+  res: KubeResource,
+  target: { name: string; namespace?: string },
+  done: (obj: KubeObject | undefined) => boolean,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<WatchResult> {
+  const r = await watchCollectionUntil(
+    kube,
+    res,
+    { namespace: target.namespace, fieldSelector: `metadata.name=${target.name}` },
+    (items) => done(items[0]),
+    timeoutMs,
+    signal,
   );
-  return list.metadata?.resourceVersion ?? '0';
+  return { ok: r.ok, last: r.items[0], elapsedMs: r.elapsedMs };
 }

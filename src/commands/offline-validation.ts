@@ -56,6 +56,28 @@ function valueAt(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** The smoke test must target a NodePool this repository defines, or it proves nothing about it. */
+export function checkSmokeTestPool(cluster: ClusterConfig, manifests: ManifestObject[]): ConfigIssue[] {
+  const smoke = cluster.verify.smokeTest;
+  if (
+    !smoke ||
+    smoke.nodePool === '' ||
+    manifests.some(
+      (m) => m.obj.kind === 'NodePool' && (m.obj.metadata as { name?: string }).name === smoke.nodePool,
+    )
+  )
+    return [];
+  return [
+    {
+      file: smoke.source.file,
+      line: smoke.source.line,
+      field: 'verify.smokeTest.nodePool',
+      message: `no manifest of this cluster defines NodePool "${smoke.nodePool}"`,
+      fix: 'name one of the NodePools in the manifests, so the smoke test proves a pool this repository manages',
+    },
+  ];
+}
+
 /**
  * Everything the pools stage can check without a cluster: each v1 manifest against the target
  * release's CRD schema (all problems, with file and line), and each v1beta1 manifest explained and
@@ -70,6 +92,7 @@ export async function validateManifestsOffline(
   const issues: ConfigIssue[] = [];
   const findings: Finding[] = [];
   const notes: string[] = [];
+  issues.push(...checkSmokeTestPool(cluster, manifests));
 
   const legacy = manifests.filter((m) => m.legacy);
   if (legacy.length > 0) {

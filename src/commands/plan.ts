@@ -145,7 +145,7 @@ export async function verifyPrepared(inputs: Inputs, env: RunEnv, prepared: Prep
     env.log.info(`verify ${c.status}: ${c.name} (${(c.elapsedMs / 1000).toFixed(1)} s) ${c.detail}`);
   const report = buildPlanRecord(prepared, env, [stage]);
   await publishPlan(inputs, env, report, 'verify');
-  const bad = checks.filter((c) => c.status !== 'passed');
+  const bad = checks.filter((c) => c.status === 'failed' || c.status === 'timed-out');
   if (bad.length > 0) {
     throw new Refusal(
       `verification failed: ${bad.length} of ${checks.length} check${checks.length === 1 ? '' : 's'} did not pass`,

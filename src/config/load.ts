@@ -21,13 +21,31 @@ export interface ClusterConfig {
   pools: { prune: boolean };
   prereqs: PrereqsConfig;
   install: InstallConfig;
-  /** How long each verification check may wait. */
-  verify: { timeoutSeconds: number };
+  /** How long each verification check may wait, and the optional smoke test. */
+  verify: { timeoutSeconds: number; smokeTest: SmokeTestConfig | undefined };
   /** Extra `${NAME}` placeholders for manifests. */
   variables: Record<string, string>;
   /** Where this cluster's entry is, for messages. */
   source: { file: string; line: number };
 }
+
+/**
+ * The verify stage's smoke test (off unless enabled): a pause-image Deployment that needs a node of
+ * one NodePool, proving that the pool can launch a node that joins and runs pods.
+ */
+export interface SmokeTestConfig {
+  nodePool: string;
+  namespace: string;
+  image: string;
+  /** CPU the pod requests, as a Kubernetes quantity. */
+  cpu: string;
+  /** How long the launch (NodeClaim to running pod) and then the clean-up may each take. */
+  timeoutSeconds: number;
+  /** Where `nodePool` is written, for the error when no manifest defines that NodePool. */
+  source: { file: string; line: number | undefined };
+}
+
+export const SMOKE_TEST_IMAGE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.7';
 
 /** The prereqs stage's choices; every name defaults to what Karpenter's getting-started guide uses. */
 export interface PrereqsConfig {
@@ -398,17 +416,34 @@ function validateCluster(
   );
 
   const install = validateInstall(raw.install, path, add, (p) => lineOf(doc, lc, p), file, issues, at);
-  const verify = { timeoutSeconds: 300 };
+  const verify: ClusterConfig['verify'] = { timeoutSeconds: 300, smokeTest: undefined };
   if (raw.verify !== undefined) {
     if (!isObject(raw.verify)) add(['verify'], 'must be a mapping such as {timeoutSeconds: 300}');
     else {
-      checkKeys(raw.verify, [...path, 'verify'], ['timeoutSeconds'], file, (p) => lineOf(doc, lc, p), issues);
+      checkKeys(
+        raw.verify,
+        [...path, 'verify'],
+        ['timeoutSeconds', 'smokeTest'],
+        file,
+        (p) => lineOf(doc, lc, p),
+        issues,
+      );
       const t = raw.verify.timeoutSeconds;
       if (t !== undefined) {
         if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 3600)
           add(['verify', 'timeoutSeconds'], 'must be a whole number of seconds from 1 to 3600');
         else verify.timeoutSeconds = t;
       }
+      verify.smokeTest = validateSmokeTest(
+        raw.verify.smokeTest,
+        path,
+        add,
+        (p) => at(p),
+        file,
+        issues,
+        doc,
+        lc,
+      );
     }
   }
 
@@ -446,6 +481,70 @@ function validateCluster(
     verify,
     variables,
     source: { file, line },
+  };
+}
+
+function validateSmokeTest(
+  raw: unknown,
+  path: Path,
+  add: (p: Path, message: string, fix?: string) => void,
+  at: (p: Path) => number | undefined,
+  file: string,
+  issues: ConfigIssue[],
+  doc: Document,
+  lc: LineCounter,
+): SmokeTestConfig | undefined {
+  if (raw === undefined) return undefined;
+  const p = (...k: string[]): Path => ['verify', 'smokeTest', ...k];
+  if (!isObject(raw)) {
+    add(p(), 'must be a mapping such as {enabled: true, nodePool: default}');
+    return undefined;
+  }
+  checkKeys(
+    raw,
+    [...path, ...p()],
+    ['enabled', 'nodePool', 'namespace', 'image', 'cpu', 'timeoutSeconds'],
+    file,
+    (q) => lineOf(doc, lc, q),
+    issues,
+  );
+  const text = (k: string, fallback: string): string => {
+    const v = raw[k];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      add(p(k), 'must be a single value');
+      return fallback;
+    }
+    return String(v);
+  };
+  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean')
+    add(p('enabled'), 'must be true or false');
+  const nodePool = text('nodePool', '');
+  const namespace = text('namespace', 'default');
+  const cpu = text('cpu', '1');
+  let timeoutSeconds = 600;
+  if (raw.timeoutSeconds !== undefined) {
+    const t = raw.timeoutSeconds;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 30 || t > 3600)
+      add(p('timeoutSeconds'), 'must be a whole number of seconds from 30 to 3600');
+    else timeoutSeconds = t;
+  }
+  if (!DNS_LABEL.test(namespace)) add(p('namespace'), `"${namespace}" is not a valid namespace name`);
+  if (!QUANTITY.test(cpu)) add(p('cpu'), `"${cpu}" is not a CPU quantity`, 'e.g. "1" or "500m"');
+  if (raw.enabled !== true) return undefined;
+  if (nodePool === '')
+    add(
+      p('nodePool'),
+      'is required when the smoke test is enabled',
+      'name the NodePool the test pod must land on',
+    );
+  return {
+    nodePool,
+    namespace,
+    image: text('image', SMOKE_TEST_IMAGE),
+    cpu,
+    timeoutSeconds,
+    source: { file, line: at(p('nodePool')) ?? at(p()) },
   };
 }
 

@@ -1,22 +1,15 @@
 import type { ManifestObject } from '../config/manifests.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
-import { CRDS, DEPLOYMENTS } from '../adapters/kube-resources.ts';
+import { CRDS, DEPLOYMENTS, LEASES, PODS } from '../adapters/kube-resources.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
 import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
 import type { Finding, StagePlan } from '../plan/model.ts';
 import { maskSecrets } from '../render/sensitive.ts';
 import { evaluateControllerReady } from './install.ts';
+import { runSmokeTest } from './verify-smoke.ts';
 import { EC2NODECLASS, NODEPOOL } from './pools.ts';
 import type { BaseContext } from './types.ts';
 
-const LEASES: KubeResource = {
-  group: 'coordination.k8s.io',
-  version: 'v1',
-  plural: 'leases',
-  kind: 'Lease',
-  namespaced: true,
-};
-const PODS: KubeResource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 /** The lease Karpenter's replicas elect their leader with (LEADER_ELECTION_NAME's default). */
 export const LEADER_LEASE = 'karpenter-leader-election';
 const CONTROLLER = 'karpenter';
@@ -35,7 +28,7 @@ export interface VerifyContext extends BaseContext {
   now?: () => Date;
 }
 
-export type CheckStatus = 'passed' | 'failed' | 'timed-out';
+export type CheckStatus = 'passed' | 'failed' | 'timed-out' | 'skipped';
 
 /** One verification, as the report shows it. */
 export interface VerifyCheck {
@@ -46,6 +39,8 @@ export interface VerifyCheck {
   fix?: string;
   /** From the start of the stage until the check settled. */
   elapsedMs: number;
+  /** For the smoke test's steps: how long the step itself took. */
+  durationMs?: number;
 }
 
 /** What an evaluator says about an object right now: done, failed for good, or not yet. */
@@ -248,14 +243,37 @@ export async function runVerify(ctx: VerifyContext): Promise<{ plan: StagePlan; 
       }),
   ];
   const checks = await Promise.all(jobs);
+  const smoke = ctx.cluster.verify.smokeTest;
+  if (smoke) {
+    const failing = checks.filter((c) => c.status !== 'passed').length;
+    if (failing > 0)
+      checks.push({
+        name: 'smoke test',
+        status: 'skipped',
+        detail: `not run: ${failing} check${failing === 1 ? '' : 's'} above did not pass`,
+        elapsedMs: Date.now() - started,
+      });
+    else
+      checks.push(
+        ...(await runSmokeTest({
+          kube: ctx.kube,
+          log: ctx.log,
+          smoke,
+          started,
+          nodePool: ctx.manifests.find(
+            (m) => m.obj.kind === 'NodePool' && (m.obj.metadata as { name?: string }).name === smoke.nodePool,
+          )?.obj,
+        })),
+      );
+  }
   const findings: Finding[] = checks.map((c) => ({
-    level: c.status === 'passed' ? 'info' : 'error',
+    level: c.status === 'passed' || c.status === 'skipped' ? 'info' : 'error',
     code: `verify-${c.status}`,
-    message: `${c.name}: ${c.status === 'passed' ? 'passed' : c.status} (${(c.elapsedMs / 1000).toFixed(1)} s): ${c.detail}`,
+    message: `${c.name}: ${c.status} (${(c.elapsedMs / 1000).toFixed(1)} s${c.durationMs !== undefined ? `, step ${(c.durationMs / 1000).toFixed(1)} s` : ''}): ${c.detail}`,
     ...(c.fix ? { fix: c.fix } : {}),
   }));
   const notes: string[] = [];
-  if (checks.some((c) => c.status !== 'passed')) {
+  if (checks.some((c) => c.status === 'failed' || c.status === 'timed-out')) {
     const lines = await readControllerErrors(ctx.kube, ns);
     notes.push(`Last controller error log lines:\n${lines.join('\n')}`);
   }

@@ -1,0 +1,292 @@
+/**
+ * The verify stage's smoke test against a sandbox cluster with Karpenter's real CRDs. The sandbox runs
+ * only the API server: no Karpenter controller, no controller manager, no scheduler, no kubelet. So
+ * this test plays all of them: when the action's test Deployment appears it creates the pod (the
+ * ReplicaSet controller), creates the NodeClaim and writes its Launched, Registered and Initialized
+ * conditions and the Node (Karpenter), binds the pod and marks it Running (scheduler and kubelet), and
+ * removes the NodeClaim's termination finalizer once the action deletes it (Karpenter's termination).
+ */
+import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import { KubeClient, type KubeObject } from '../../src/adapters/kube.ts';
+import { DEPLOYMENTS, NODECLAIMS } from '../../src/adapters/kube-resources.ts';
+import { watchCollectionUntil, watchUntil } from '../../src/adapters/kube-watch.ts';
+import type { ClusterConfig, SmokeTestConfig } from '../../src/config/load.ts';
+import type { ManifestObject } from '../../src/config/manifests.ts';
+import { runVerify } from '../../src/stages/verify.ts';
+import { SMOKE_LABEL } from '../../src/stages/verify-smoke.ts';
+import * as play from '../helpers/play-karpenter.ts';
+import { NC, NCLAIM, NP } from '../helpers/play-karpenter.ts';
+import {
+  adminKube,
+  deleteCluster,
+  installKarpenterCrds,
+  newCluster,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
+
+let cluster: ClusterInfo;
+let admin: KubeHttp;
+let kube: KubeClient;
+const TAINT = { key: 'dedicated', value: 'batch', effect: 'NoSchedule' };
+
+beforeAll(async () => {
+  cluster = await newCluster({ withClusterAutoscaler: false });
+  await installKarpenterCrds(cluster);
+  admin = new KubeHttp(adminKube(cluster));
+  kube = new KubeClient(admin);
+  await play.createController(admin, '1.14.1');
+  await play.controllerAvailable(admin);
+  await play.holdLease(admin);
+  await play.createNodeClass(admin, 'default');
+  await play.setConditions(admin, NC('default'), [{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+  await play.createNodePool(admin, 'batch', [TAINT]);
+  await play.setConditions(admin, NP('batch'), [{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+  // the controller manager would have created the namespace's default service account
+  await admin.request('POST', '/api/v1/namespaces/default/serviceaccounts', {
+    body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } },
+  });
+});
+afterAll(() => deleteCluster(cluster.name));
+
+const log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+const manifests: ManifestObject[] = [
+  { kind: 'EC2NodeClass', name: 'default', obj: { kind: 'EC2NodeClass', metadata: { name: 'default' } } },
+  { kind: 'NodePool', name: 'batch', obj: play.nodePoolObject('batch', [TAINT]) },
+].map((m) => ({ obj: m.obj, file: 'k.yaml', line: 1, locate: () => undefined, legacy: false }));
+
+function verify(smokeTimeoutSeconds: number, extra: ManifestObject[] = []) {
+  const smokeTest: SmokeTestConfig = {
+    nodePool: 'batch',
+    namespace: 'default',
+    image: 'public.ecr.aws/eks-distro/kubernetes/pause:3.7',
+    cpu: '1',
+    timeoutSeconds: smokeTimeoutSeconds,
+    source: { file: 'karpenter.yaml', line: 9 },
+  };
+  const config = {
+    cluster: 'c',
+    region: 'us-east-1',
+    karpenter: { version: '1.14.1', namespace: 'kube-system', chartRepository: '' },
+    verify: { timeoutSeconds: 1, smokeTest },
+  } as ClusterConfig;
+  return runVerify({ cluster: config, log, kube, manifests: [...manifests, ...extra], timeoutSeconds: 1 });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (by watch) for the action's test Deployment and returns it. */
+async function testDeployment(): Promise<KubeObject> {
+  const seen = await watchCollectionUntil(
+    kube,
+    DEPLOYMENTS,
+    { namespace: 'default', labelSelector: SMOKE_LABEL },
+    (items) => items.length > 0,
+    30_000,
+  );
+  expect(seen.ok).toBe(true);
+  return seen.items[0]!;
+}
+
+/** Plays the ReplicaSet controller: one pod from the Deployment's template. */
+async function createPod(d: KubeObject, nodeName?: string): Promise<string> {
+  const tpl = (d.spec as { template: { metadata: { labels: Record<string, string> }; spec: object } })
+    .template;
+  const name = `${d.metadata!.name!}-pod`;
+  await admin.request('POST', '/api/v1/namespaces/default/pods', {
+    body: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, labels: tpl.metadata.labels },
+      spec: { ...tpl.spec, ...(nodeName ? { nodeName } : {}) },
+    },
+  });
+  return name;
+}
+
+async function createNodeClaim(name: string, finalizer: boolean): Promise<void> {
+  await admin.request('POST', '/apis/karpenter.sh/v1/nodeclaims', {
+    body: {
+      apiVersion: 'karpenter.sh/v1',
+      kind: 'NodeClaim',
+      metadata: {
+        name,
+        labels: { 'karpenter.sh/nodepool': 'batch', 'node.kubernetes.io/instance-type': 'm7i.large' },
+        ...(finalizer ? { finalizers: ['karpenter.sh/termination'] } : {}),
+      },
+      spec: {
+        nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' },
+        requirements: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }],
+      },
+    },
+  });
+}
+
+const lifecycle = (upTo: number) =>
+  ['Launched', 'Registered', 'Initialized']
+    .slice(0, upTo)
+    .map((type) => ({ type, status: 'True', reason: type }));
+
+test('a pod that needs the pool gets a NodeClaim that launches, registers and initializes; both are removed after', async () => {
+  const pending = verify(30);
+  const d = await testDeployment();
+  const podSpec = (d.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+  expect(podSpec.nodeSelector).toEqual({ 'karpenter.sh/nodepool': 'batch' });
+  expect(podSpec.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }]);
+
+  const pod = await createPod(d);
+  await sleep(300);
+  await createNodeClaim('batch-abc12', true);
+  await sleep(300);
+  await play.setConditions(admin, NCLAIM('batch-abc12'), lifecycle(1), {
+    providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
+  });
+  await sleep(300);
+  await admin.request('POST', '/api/v1/nodes', {
+    body: {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'ip-10-0-1-23.ec2.internal', labels: { 'karpenter.sh/nodepool': 'batch' } },
+    },
+  });
+  await play.setConditions(admin, NCLAIM('batch-abc12'), lifecycle(2), {
+    providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
+    nodeName: 'ip-10-0-1-23.ec2.internal',
+  });
+  await sleep(300);
+  await play.setConditions(admin, NCLAIM('batch-abc12'), lifecycle(3), {
+    providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
+    nodeName: 'ip-10-0-1-23.ec2.internal',
+  });
+  // the scheduler binds the pod, the kubelet runs it
+  await admin.request('POST', `/api/v1/namespaces/default/pods/${pod}/binding`, {
+    body: {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name: pod },
+      target: { kind: 'Node', name: 'ip-10-0-1-23.ec2.internal' },
+    },
+  });
+  await admin.request('PATCH', `/api/v1/namespaces/default/pods/${pod}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: { status: { phase: 'Running' } },
+  });
+  // Karpenter's termination: once the action deletes the NodeClaim, drain and release the finalizer
+  const deleting = await watchUntil(
+    kube,
+    NODECLAIMS,
+    { name: 'batch-abc12' },
+    (o) => !!(o?.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp,
+    30_000,
+  );
+  expect(deleting.ok).toBe(true);
+  await sleep(300);
+  await admin.request('PATCH', NCLAIM('batch-abc12'), {
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { finalizers: null } },
+  });
+
+  const r = await pending;
+  const smoke = r.checks.filter((c) => c.name.startsWith('smoke test'));
+  expect(smoke.map((c) => [c.name, c.status])).toEqual([
+    ['smoke test: create the test Deployment', 'passed'],
+    ['smoke test: NodeClaim created', 'passed'],
+    ['smoke test: NodeClaim Launched', 'passed'],
+    ['smoke test: NodeClaim Registered', 'passed'],
+    ['smoke test: NodeClaim Initialized', 'passed'],
+    ['smoke test: pod running', 'passed'],
+    ['smoke test: clean up', 'passed'],
+  ]);
+  const byName = Object.fromEntries(smoke.map((c) => [c.name.replace('smoke test: ', ''), c]));
+  expect(byName['NodeClaim Launched']!.detail).toBe('aws:///us-east-1a/i-0123456789abcdef0 (m7i.large)');
+  expect(byName['NodeClaim Registered']!.detail).toBe('node ip-10-0-1-23.ec2.internal joined the cluster');
+  expect(byName['pod running']!.detail).toBe(`pod ${pod} runs on node ip-10-0-1-23.ec2.internal`);
+  expect(byName['clean up']!.detail).toBe('Deployment deleted; NodeClaim batch-abc12 drained and gone');
+  // each step reports its own duration: the steps this test paced took at least their pause
+  for (const step of ['NodeClaim created', 'NodeClaim Launched', 'NodeClaim Initialized', 'clean up'])
+    expect(byName[step]!.durationMs).toBeGreaterThanOrEqual(250);
+  const durations = smoke.reduce((sum, c) => sum + c.durationMs!, 0);
+  expect(
+    Math.abs(smoke.at(-1)!.elapsedMs - smoke[0]!.elapsedMs - (durations - smoke[0]!.durationMs!)),
+  ).toBeLessThan(50);
+  expect(r.plan.findings.filter((f) => f.level === 'error')).toEqual([]);
+  expect(
+    r.plan.findings.find((f) => f.message.startsWith('smoke test: NodeClaim Launched'))!.message,
+  ).toMatch(/passed \(\d+\.\d s, step \d+\.\d s\)/);
+  // nothing of the test is left behind
+  expect(await kube.list(DEPLOYMENTS, { namespace: 'default', labelSelector: SMOKE_LABEL })).toEqual([]);
+  expect(await kube.get(NODECLAIMS, 'batch-abc12')).toBeUndefined();
+});
+
+test('a NodeClaim that fails to launch fails the smoke test with its reason, and is removed', async () => {
+  const pending = verify(30);
+  const d = await testDeployment();
+  await createPod(d);
+  await createNodeClaim('batch-def34', false);
+  await play.setConditions(admin, NCLAIM('batch-def34'), [
+    {
+      type: 'Launched',
+      status: 'False',
+      reason: 'InsufficientCapacityError',
+      message: 'all requested instance types were unavailable during launch',
+    },
+  ]);
+  const r = await pending;
+  const smoke = r.checks.filter((c) => c.name.startsWith('smoke test'));
+  expect(smoke.map((c) => [c.name, c.status])).toEqual([
+    ['smoke test: create the test Deployment', 'passed'],
+    ['smoke test: NodeClaim created', 'passed'],
+    ['smoke test: NodeClaim Launched', 'failed'],
+    ['smoke test: clean up', 'passed'],
+  ]);
+  expect(smoke[2]!.detail).toBe(
+    'NodeClaim batch-def34: Launched=False InsufficientCapacityError: all requested instance types were unavailable during launch',
+  );
+  expect(r.plan.findings.filter((f) => f.level === 'error').map((f) => f.code)).toEqual(['verify-failed']);
+  expect(await kube.get(NODECLAIMS, 'batch-def34')).toBeUndefined();
+  expect(await kube.list(DEPLOYMENTS, { namespace: 'default', labelSelector: SMOKE_LABEL })).toEqual([]);
+});
+
+test('with no NodeClaim for the pod the smoke test times out and says why the pod waits', async () => {
+  const pending = verify(2);
+  const d = await testDeployment();
+  const pod = await createPod(d);
+  await admin.request('PATCH', `/api/v1/namespaces/default/pods/${pod}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+          },
+        ],
+      },
+    },
+  });
+  const r = await pending;
+  const smoke = r.checks.filter((c) => c.name.startsWith('smoke test'));
+  expect(smoke.map((c) => [c.name, c.status])).toEqual([
+    ['smoke test: create the test Deployment', 'passed'],
+    ['smoke test: NodeClaim created', 'timed-out'],
+    ['smoke test: clean up', 'passed'],
+  ]);
+  expect(smoke[1]!.detail).toBe(
+    `no NodeClaim of NodePool batch appeared within 2 s: pod ${pod} is Pending; 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.`,
+  );
+  expect(await kube.list(DEPLOYMENTS, { namespace: 'default', labelSelector: SMOKE_LABEL })).toEqual([]);
+});
+
+test('the smoke test does not run when a check before it fails', async () => {
+  const r = await verify(30, [
+    { obj: play.nodePoolObject('absent'), file: 'k.yaml', line: 1, locate: () => undefined, legacy: false },
+  ]);
+  expect(r.checks.at(-1)).toMatchObject({
+    name: 'smoke test',
+    status: 'skipped',
+    detail: 'not run: 1 check above did not pass',
+  });
+  expect(await kube.list(DEPLOYMENTS, { namespace: 'default', labelSelector: SMOKE_LABEL })).toEqual([]);
+});
