@@ -1,8 +1,8 @@
-export const id = 698;
-export const ids = [698];
+export const id = 27;
+export const ids = [27];
 export const modules = {
 
-/***/ 3698:
+/***/ 7027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -14,21 +14,21 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./src/adapters/eks-token.ts
-var eks_token = __webpack_require__(6925);
+var eks_token = __webpack_require__(8018);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./src/config/load.ts
-var load = __webpack_require__(1036);
+var load = __webpack_require__(1413);
 // EXTERNAL MODULE: ./src/config/manifests.ts
-var manifests = __webpack_require__(6896);
+var manifests = __webpack_require__(3635);
 // EXTERNAL MODULE: ./src/config/issues.ts
-var issues = __webpack_require__(1012);
+var issues = __webpack_require__(1185);
 // EXTERNAL MODULE: ./src/errors.ts
-var src_errors = __webpack_require__(3916);
+var src_errors = __webpack_require__(3919);
 // EXTERNAL MODULE: ./src/manifests/v1beta1.ts
-var v1beta1 = __webpack_require__(4032);
+var v1beta1 = __webpack_require__(9441);
 ;// CONCATENATED MODULE: ./src/commands/convert.ts
 
 
@@ -69,8 +69,8 @@ function runConvert(opts) {
     return { files, report, errors };
 }
 
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var dist_cjs = __webpack_require__(1695);
+// EXTERNAL MODULE: ../../work/main/node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+var dist_cjs = __webpack_require__(8975);
 ;// CONCATENATED MODULE: ./src/adapters/aws-credentials.ts
 
 /** The default AWS credential chain (environment, shared files, web identity, instance roles), as the SDK resolves it. */
@@ -82,10 +82,10 @@ function defaultCredentials(region) {
     };
 }
 
-// EXTERNAL MODULE: ./src/main.ts + 945 modules
-var main = __webpack_require__(4556);
+// EXTERNAL MODULE: ./src/main.ts + 946 modules
+var main = __webpack_require__(6849);
 // EXTERNAL MODULE: ./src/inputs.ts
-var inputs = __webpack_require__(8422);
+var inputs = __webpack_require__(5433);
 ;// CONCATENATED MODULE: ./src/cli.ts
 
 
