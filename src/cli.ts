@@ -1,8 +1,10 @@
 import { buildEksToken } from './adapters/eks-token.ts';
 import { runConvert } from './commands/convert.ts';
+import { runIamPolicy } from './commands/iam-policy.ts';
 import { defaultCredentials } from './adapters/aws-credentials.ts';
 import { cliEnv, COMMAND_RUNNERS, run } from './main.ts';
 import { COMMANDS } from './inputs.ts';
+import { Refusal } from './errors.ts';
 
 const USAGE = `usage: karpenter-action <command> [flags]
 
@@ -13,6 +15,10 @@ commands:
                                   show (or write) the v1 form of v1beta1 NodePools and EC2NodeClasses
   token --cluster <name> [--region <region>]
                                   print an EKS token as a kubectl ExecCredential (like aws eks get-token)
+  iam-policy [--config <path>] [--cluster <name>] [--role plan|apply|both] [--account-id <12 digits>]
+             [--repository owner/repo] [--environment <name>] [--default-branch <name>] [--format text|json]
+                                  print the IAM permission and trust policies of the read-only plan role and
+                                  the apply role, and the EKS access entries both need
 `;
 
 /** Turns `--name value` / `--name=value` flags into the action's INPUT_* form, so both entries share one parser. */
@@ -74,6 +80,27 @@ async function main(argv: string[]): Promise<number> {
     if (flags.write !== 'true')
       for (const [file, text] of r.files) process.stdout.write(`# ${file}\n${text}`);
     return r.errors > 0 ? 1 : 0;
+  }
+  if (command === 'iam-policy') {
+    try {
+      const r = runIamPolicy({
+        config: flags.config,
+        cluster: flags.cluster,
+        role: flags.role,
+        accountId: flags['account-id'],
+        repository: flags.repository,
+        environment: flags.environment,
+        defaultBranch: flags['default-branch'],
+        format: flags.format,
+        workspace: process.cwd(),
+      });
+      process.stdout.write(r.output);
+      return 0;
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      process.stderr.write(`${e.message}\n${e.details.map((d) => `  - ${d}\n`).join('')}`);
+      return 1;
+    }
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
