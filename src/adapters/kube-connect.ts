@@ -45,9 +45,14 @@ export interface EksClusterInfo {
   endpoint: string;
   caData: string;
   version: string | undefined;
+  /** `API`, `API_AND_CONFIG_MAP` or `CONFIG_MAP`: where the cluster looks up IAM principals, which decides how to grant access. */
+  authenticationMode?: string;
 }
 
-/** Reads the endpoint and CA from DescribeCluster, as `aws eks update-kubeconfig` does. */
+/**
+ * Reads the endpoint and CA from DescribeCluster, as `aws eks update-kubeconfig` does, and the
+ * authentication mode, which an access error needs to say what to grant.
+ */
 export async function readEksCluster(eks: EKSClient, name: string): Promise<EksClusterInfo> {
   const out = await eks.send(new DescribeClusterCommand({ name }));
   const c = out.cluster;
@@ -56,7 +61,13 @@ export async function readEksCluster(eks: EKSClient, name: string): Promise<EksC
       `EKS cluster "${name}" has no API endpoint or certificate authority yet (status ${c?.status ?? 'unknown'})`,
     );
   }
-  return { name, endpoint: c.endpoint, caData: c.certificateAuthority.data, version: c.version };
+  return {
+    name,
+    endpoint: c.endpoint,
+    caData: c.certificateAuthority.data,
+    version: c.version,
+    authenticationMode: c.accessConfig?.authenticationMode,
+  };
 }
 
 /**

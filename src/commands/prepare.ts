@@ -3,6 +3,9 @@ import { loadConfig, selectCluster, type ClusterConfig, type LoadedConfig } from
 import { loadManifests, substitutePlaceholders, type ManifestObject } from '../config/manifests.ts';
 import { renderIssue, type ConfigIssue } from '../config/issues.ts';
 import { buildAwsClients, readAccountId, readAl2023AliasVersion, type AwsClients } from '../adapters/aws.ts';
+import { readActionsIdToken, readOidcCredentials } from '../adapters/aws-credentials.ts';
+import type { AwsCredentialsLike } from '../adapters/eks-token.ts';
+import { checkClusterAccess } from '../adapters/kube-access.ts';
 import { buildEksKubeConfig, loadKubeConfigFile, readEksCluster } from '../adapters/kube-connect.ts';
 import { KubeHttp } from '../adapters/kube-http.ts';
 import { KubeClient, type KubePort } from '../adapters/kube.ts';
@@ -25,6 +28,13 @@ export interface RunEnv {
   headSha?: string;
   /** Plain text to the terminal (the CLI) instead of the job summary. */
   print?(text: string): void;
+  /** Who runs this (repository, run and actor; or user and host), written into the apply lock. */
+  identity?: string;
+  /**
+   * Hides a secret (the OIDC token, the assumed role's keys) from the log. Unset, `@actions/core` does
+   * it, writing `::add-mask::` to stdout; a CLI whose stdout is the plan passes one that writes to stderr.
+   */
+  mask?(secret: string): void;
 }
 
 /** Everything a run needs, read and validated before any stage plans. */
@@ -81,7 +91,25 @@ export async function prepare(inputs: Inputs, env: RunEnv): Promise<Prepared> {
     refuseIssues(env, `invalid manifests for ${cluster.cluster}`, offline.issues);
 
   // Offline checks are done; from here on the run talks to AWS and the cluster.
-  const aws = buildAwsClients(region);
+  let credentials: (() => Promise<AwsCredentialsLike>) | undefined;
+  let sessionArn: string | undefined;
+  if (inputs.roleToAssume) {
+    const mask = env.mask ? (secret: string) => env.mask?.(secret) : undefined;
+    const oidc = await readOidcCredentials({
+      roleArn: inputs.roleToAssume,
+      sessionName: inputs.roleSessionName,
+      region,
+      mask,
+      getIdToken: mask ? (audience) => readActionsIdToken(audience, mask) : undefined,
+      log: env.log,
+    });
+    credentials = oidc.provider;
+    sessionArn = oidc.principalArn;
+    env.log.info(
+      `acting as ${inputs.roleToAssume} (GitHub OIDC, session ${inputs.roleSessionName}, valid until ${oidc.expiration.toISOString()})`,
+    );
+  }
+  const aws = buildAwsClients(region, credentials);
   const uses = (n: string) => m.placeholders.has(n);
   if (uses('AWS_ACCOUNT_ID') || uses('AWS_PARTITION')) {
     const who = await readAccountId(aws);
@@ -97,10 +125,24 @@ export async function prepare(inputs: Inputs, env: RunEnv): Promise<Prepared> {
     values.ALIAS_VERSION = await readAl2023AliasVersion(aws, k8sVersion);
   const manifests = known.map((o) => ({ ...o, obj: substitutePlaceholders(o.obj, values) }));
 
-  const kc = inputs.kubeconfig
-    ? loadKubeConfigFile(inputs.kubeconfig)
-    : buildEksKubeConfig(await readEksCluster(aws.eks, cluster.cluster), region, aws.credentials);
-  const kube = new KubeClient(new KubeHttp(kc));
+  let http: KubeHttp;
+  if (inputs.kubeconfig) {
+    http = new KubeHttp(loadKubeConfigFile(inputs.kubeconfig));
+    await checkClusterAccess(http, { kind: 'kubeconfig', path: inputs.kubeconfig });
+  } else {
+    const eks = await readEksCluster(aws.eks, cluster.cluster);
+    http = new KubeHttp(buildEksKubeConfig(eks, region, aws.credentials));
+    const user = await checkClusterAccess(http, {
+      kind: 'eks',
+      cluster: cluster.cluster,
+      region,
+      authenticationMode: eks.authenticationMode,
+      callerArn: async () => sessionArn ?? (await readAccountId(aws)).arn,
+      roleArn: inputs.roleToAssume,
+    });
+    if (user.username) env.log.debug(`the cluster sees this run as ${user.username}`);
+  }
+  const kube = new KubeClient(http);
   env.log.info(
     `cluster ${cluster.cluster} (${region}), Karpenter ${cluster.karpenter.version}, ${manifests.length} manifest objects`,
   );
