@@ -1,6 +1,6 @@
 import { Refusal } from './errors.ts';
 
-export const COMMANDS = ['plan', 'apply', 'drift', 'verify'] as const;
+export const COMMANDS = ['plan', 'apply', 'drift', 'verify', 'matrix'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const STAGES = ['prereqs', 'install', 'pools', 'verify'] as const;
@@ -23,6 +23,10 @@ export interface Inputs {
   /** Apply the fresh plan without an approved fingerprint (terminal use and trusted automation only). */
   autoApprove: boolean;
   planDir: string | undefined;
+  /** Seconds an apply waits for another apply's lock on the cluster before refusing. */
+  lockWait: number;
+  /** Approvals on the PR's head commit that a `/karpenter apply` comment needs. */
+  approvals: number;
 }
 
 export type InputReader = (name: string) => string;
@@ -87,6 +91,16 @@ export function readInputs(get: InputReader): Inputs {
     problems.push(`input "fingerprint" must be the 64-character hex fingerprint printed by plan`);
   }
 
+  const whole = (name: string, fallback: number, min: number, max: number): number => {
+    const v = text(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      problems.push(`input "${name}" is "${v}"; use a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(v);
+  };
+
   const inputs: Inputs = {
     command,
     config: text('config') ?? '.github/karpenter.yaml',
@@ -102,6 +116,8 @@ export function readInputs(get: InputReader): Inputs {
     fingerprint,
     autoApprove: bool('auto-approve', false),
     planDir: text('plan-dir'),
+    lockWait: whole('lock-wait', 300, 0, 3600),
+    approvals: whole('approvals', 1, 1, 10),
   };
   if (problems.length > 0) {
     throw new Refusal(`invalid action inputs (${problems.length})`, problems);

@@ -1,7 +1,9 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
-import { runApply, runPlan, runVerifyCommand } from './commands/plan.ts';
+import { hostname, userInfo } from 'node:os';
+import { runApplyCommand, runDriftCommand, runMatrixCommand, runPlanCommand } from './commands/github.ts';
+import { runVerifyCommand } from './commands/plan.ts';
 import type { RunEnv } from './commands/prepare.ts';
 import { describeError, Refusal } from './errors.ts';
 import { readInputs, type Inputs } from './inputs.ts';
@@ -9,24 +11,14 @@ import { readInputs, type Inputs } from './inputs.ts';
 /** What each command does once inputs are read. */
 export type CommandRunner = (inputs: Inputs, env: RunEnv) => Promise<void>;
 
-const notYet =
-  (command: string): CommandRunner =>
-  () =>
-    Promise.reject(
-      new Refusal(`the "${command}" command is not available in this build of karpenter-action`),
-    );
-
 export const COMMAND_RUNNERS: Record<Inputs['command'], CommandRunner> = {
-  plan: async (inputs, env) => {
-    await runPlan(inputs, env);
-  },
-  apply: async (inputs, env) => {
-    await runApply(inputs, env, { autoApprove: inputs.autoApprove });
-  },
-  drift: notYet('drift'),
+  plan: runPlanCommand,
+  apply: runApplyCommand,
+  drift: runDriftCommand,
   verify: async (inputs, env) => {
     await runVerifyCommand(inputs, env);
   },
+  matrix: runMatrixCommand,
 };
 
 /**
@@ -53,6 +45,7 @@ export function actionsEnv(): RunEnv {
     workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     tempDir: process.env.RUNNER_TEMP ?? tmpdir(),
     headSha: readHeadSha(),
+    identity: `${process.env.GITHUB_REPOSITORY ?? 'unknown repository'} run ${process.env.GITHUB_RUN_ID ?? '?'}/${process.env.GITHUB_RUN_ATTEMPT ?? '1'} by ${process.env.GITHUB_ACTOR ?? 'unknown'}`,
     log: { info: (l) => core.info(l), warn: (l) => core.warning(l), debug: (l) => core.debug(l) },
     setOutput: (name, value) => core.setOutput(name, value),
     writeSummary: async (md) => {
@@ -71,6 +64,11 @@ export function cliEnv(): RunEnv {
   return {
     workspace: process.cwd(),
     tempDir: process.cwd(),
+    identity: `${userInfo().username}@${hostname()} pid ${process.pid}`,
+    // stdout is the plan; on a runner, workflow commands on stderr still mask
+    mask: (secret) => {
+      if (process.env.GITHUB_ACTIONS === 'true') process.stderr.write(`::add-mask::${secret}\n`);
+    },
     log: {
       info: (l) => process.stderr.write(`${l}\n`),
       warn: (l) => process.stderr.write(`warning: ${l}\n`),

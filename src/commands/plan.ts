@@ -22,6 +22,7 @@ import { homedir } from 'node:os';
 import type { StageResult } from '../stages/types.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { prepare, type Prepared, type RunEnv } from './prepare.ts';
+import { acquireApplyLock } from '../adapters/apply-lock.ts';
 
 /** Stages this build can plan; the others are reported as not run. */
 const AVAILABLE: readonly StageName[] = ['prereqs', 'install', 'pools'];
@@ -53,7 +54,11 @@ function buildPlanRecord(prepared: Prepared, env: RunEnv, stages: StagePlan[]): 
 
 /** Plans every selected stage. Never writes to AWS or Kubernetes. */
 export async function buildPlan(inputs: Inputs, env: RunEnv): Promise<PlannedRun> {
-  const prepared = await prepare(inputs, env);
+  return planPrepared(inputs, env, await prepare(inputs, env));
+}
+
+/** Plans every selected stage of a prepared run (config read, AWS and the cluster connected). */
+export async function planPrepared(inputs: Inputs, env: RunEnv, prepared: Prepared): Promise<PlannedRun> {
   const { cluster } = prepared;
   const poolsCtx: PoolsContext = {
     cluster,
@@ -168,11 +173,34 @@ const errorsOf = (plan: Plan) => plan.stages.flatMap((s) => s.findings).filter((
 export async function runApply(
   inputs: Inputs,
   env: RunEnv,
-  opts: { autoApprove?: boolean; onPrepared?: (p: Prepared) => void } = {},
+  opts: { autoApprove?: boolean; onPrepared?: (p: Prepared) => void; onPlanned?: (p: Plan) => void } = {},
 ): Promise<StageResult[]> {
-  const run = await buildPlan(inputs, env);
-  opts.onPrepared?.(run.prepared);
+  const prepared = await prepare(inputs, env);
+  opts.onPrepared?.(prepared);
+  // The re-plan, the comparison with the approved plan and the writes all happen under the lock, so
+  // a second apply waits for this one and then plans against what this one left.
+  const lock = await acquireApplyLock(prepared.kube, {
+    holder: env.identity ?? 'karpenter-action',
+    waitSeconds: inputs.lockWait,
+    log: env.log,
+  });
+  try {
+    return await applyLocked(inputs, env, prepared, opts.autoApprove === true, opts.onPlanned);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function applyLocked(
+  inputs: Inputs,
+  env: RunEnv,
+  prepared: Prepared,
+  autoApprove: boolean,
+  onPlanned: ((p: Plan) => void) | undefined,
+): Promise<StageResult[]> {
+  const run = await planPrepared(inputs, env, prepared);
   const { plan } = run;
+  onPlanned?.(plan);
   await publishPlan(inputs, env, plan);
   const errors = errorsOf(plan);
   if (errors.length > 0) {
@@ -184,7 +212,7 @@ export async function runApply(
       ),
     );
   }
-  if (inputs.fingerprint === undefined && !opts.autoApprove) {
+  if (inputs.fingerprint === undefined && !autoApprove) {
     throw new Refusal(`apply needs the approved plan's fingerprint; this plan's is ${plan.fingerprint}`, [
       'pass it as the "fingerprint" input (or --fingerprint) after reviewing the plan',
     ]);

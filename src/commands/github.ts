@@ -1,0 +1,403 @@
+import { execFileSync } from 'node:child_process';
+import { NODECLAIMS } from '../adapters/kube-resources.ts';
+import type { KubePort } from '../adapters/kube.ts';
+import { OidcUnavailable } from '../adapters/aws-credentials.ts';
+import { loadConfig, selectCluster } from '../config/load.ts';
+import { Refusal, describeError } from '../errors.ts';
+import { buildFleetMatrix, readBaseConfig } from '../fleet/matrix.ts';
+import { parseApplyComment } from '../github/apply-comment.ts';
+import { evaluateApproval } from '../github/approval.ts';
+import { GitHubApiError, GitHubClient } from '../github/client.ts';
+import { readGithubContext, type GithubContext } from '../github/context.ts';
+import { reportDriftIssue } from '../github/drift-issue.ts';
+import { readStickyComment, upsertStickyComment } from '../github/sticky.ts';
+import type { Inputs } from '../inputs.ts';
+import { countChanges, hasChanges, renderSummaryLine, type Plan } from '../plan/model.ts';
+import { parsePlanMarker, planMarker, renderPlanComment } from '../render/markdown.ts';
+import { escapeMarkdown } from '../render/markdown-escape.ts';
+import { maskSecrets } from '../render/sensitive.ts';
+import { buildPlan, publishPlan, runApply } from './plan.ts';
+import type { RunEnv } from './prepare.ts';
+
+/** The pull request, repository and client a command talks to GitHub with, when it runs in Actions. */
+interface GithubRun {
+  ctx: GithubContext;
+  client: GitHubClient | undefined;
+  /** The `comment` input: false keeps the action from writing any pull-request comment. */
+  comment: boolean;
+}
+
+function openGithub(inputs: Inputs, env: RunEnv, source: NodeJS.ProcessEnv = process.env): GithubRun {
+  const ctx = readGithubContext(source);
+  const client =
+    inputs.githubToken && ctx.repo
+      ? new GitHubClient({
+          token: inputs.githubToken,
+          apiUrl: ctx.apiUrl,
+          graphqlUrl: ctx.graphqlUrl,
+          repo: ctx.repo,
+          log: env.log,
+        })
+      : undefined;
+  return { ctx, client, comment: inputs.comment };
+}
+
+/** The cluster a run is for, from the config alone, so a failure before planning can still be reported. */
+function clusterName(inputs: Inputs, env: RunEnv): string | undefined {
+  try {
+    const loaded = loadConfig(inputs.config, env.workspace);
+    return loaded.config ? selectCluster(loaded.config, inputs.cluster).cluster : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const applyMarker = (cluster: string) =>
+  `<!-- karpenter-action:apply cluster=${encodeURIComponent(cluster)} -->`;
+
+function applyHint(cluster: string): string {
+  return `To apply: merge this pull request (the apply job on the default branch runs behind its protected environment), or comment \`/karpenter apply ${cluster}\` once the pull request is approved.`;
+}
+
+/** Posts or updates the one plan comment of this cluster on the pull request; failures only warn. */
+async function commentOnPull(
+  gh: GithubRun,
+  inputs: Inputs,
+  env: RunEnv,
+  cluster: string,
+  body: string,
+): Promise<void> {
+  if (!inputs.comment || !gh.ctx.pull || !gh.client) return;
+  try {
+    const r = await upsertStickyComment(gh.client, gh.ctx.pull.number, planMarker(cluster), body);
+    if (r.url) env.setOutput('comment-url', r.url);
+    env.log.info(`${r.created ? 'created' : 'updated'} the plan comment on #${gh.ctx.pull.number}`);
+  } catch (e) {
+    env.log.warn(`could not write the plan comment: ${explainGithub(e)}`);
+  }
+}
+
+function explainGithub(e: unknown): string {
+  if (e instanceof GitHubApiError) return `${e.message}${e.hint() ? ` (${e.hint()})` : ''}`;
+  return describeError(e);
+}
+
+/**
+ * `plan`: plans, publishes, and on a pull request keeps one comment per cluster up to date. A fork's
+ * pull request gets no OIDC token; it gets a comment saying so instead of a stack trace.
+ */
+export async function runPlanCommand(inputs: Inputs, env: RunEnv): Promise<void> {
+  const gh = openGithub(inputs, env);
+  let plan: Plan;
+  try {
+    plan = (await buildPlan(inputs, env)).plan;
+  } catch (e) {
+    const cluster = clusterName(inputs, env);
+    if (e instanceof OidcUnavailable && gh.ctx.pull?.isFork && cluster) {
+      const text = [
+        `${planMarker(cluster)}fingerprint=none head=none -->`,
+        `### Karpenter plan for \`${escapeMarkdown(cluster)}\` was not run`,
+        '',
+        'This pull request comes from a fork, and GitHub gives workflows of fork pull requests no OIDC token, so the action cannot reach AWS or the cluster.',
+        'A maintainer must run the plan: push the branch to this repository, or run the workflow by hand.',
+      ].join('\n');
+      await commentOnPull(gh, inputs, env, cluster, text);
+      await env.writeSummary(text.split('\n').slice(1).join('\n'));
+      env.annotate('warning', 'plan not run: fork pull requests get no OIDC token; a maintainer must run it');
+      return;
+    }
+    throw e;
+  }
+  await publishPlan(inputs, env, plan);
+  await commentOnPull(
+    gh,
+    inputs,
+    env,
+    plan.cluster,
+    renderPlanComment(plan, { detailsUrl: gh.ctx.runUrl, applyHint: applyHint(plan.cluster) }),
+  );
+}
+
+/** The commit checked out in the workspace: `/karpenter apply` must apply the code that was approved. */
+function readWorkspaceCommit(workspace: string): string | undefined {
+  try {
+    return execFileSync('git', ['-C', workspace, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `/karpenter apply` comment's requirements, checked in order; the first failure is the answer. */
+async function approveFromComment(
+  client: GitHubClient,
+  inputs: Inputs,
+  env: RunEnv,
+  cluster: string,
+  number: number,
+  commenter: string,
+): Promise<{ fingerprint: string }> {
+  const pr = await client.readPull(number);
+  if (pr.state !== 'open') throw new Refusal(`pull request #${number} is ${pr.merged ? 'merged' : 'closed'}`);
+  if (pr.head.repoFullName !== pr.base.repoFullName)
+    throw new Refusal(
+      `pull request #${number} comes from a fork; /karpenter apply runs only for branches of this repository`,
+    );
+  const permission = await client.readCollaboratorPermission(commenter);
+  if (!['admin', 'maintain', 'write'].includes(permission))
+    throw new Refusal(
+      `@${commenter} may not apply: it takes write access to the repository (they have ${permission})`,
+    );
+  const approval = evaluateApproval({
+    author: pr.user.login,
+    headSha: pr.head.sha,
+    reviews: (await client.listPullReviews(number)).map((r) => ({
+      id: r.id,
+      user: r.user.login,
+      state: r.state,
+      commitId: r.commitId,
+      submittedAt: r.submittedAt,
+    })),
+    required: inputs.approvals,
+  });
+  if (!approval.approved)
+    throw new Refusal(`pull request #${number} is not approved for apply`, approval.problems);
+  const comment = await readStickyComment(client, number, planMarker(cluster));
+  const marker = comment ? parsePlanMarker(comment.body) : undefined;
+  if (!marker || marker.fingerprint === 'none')
+    throw new Refusal(`pull request #${number} has no plan for cluster ${cluster}`, [
+      'wait for the plan workflow to comment, then comment /karpenter apply again',
+    ]);
+  if (marker.head !== pr.head.sha)
+    throw new Refusal(
+      `the plan on #${number} is for commit ${(marker.head ?? 'unknown').slice(0, 7)}, but the pull request's head is ${pr.head.sha.slice(0, 7)}`,
+      ['wait for the plan of the newest commit, review it, then comment /karpenter apply again'],
+    );
+  const checkedOut = readWorkspaceCommit(env.workspace);
+  if (checkedOut !== pr.head.sha)
+    throw new Refusal(
+      `the workspace holds commit ${checkedOut?.slice(0, 7) ?? '(not a git checkout)'}, not the pull request's head ${pr.head.sha.slice(0, 7)}`,
+      [
+        `check out the pull request's head before the action: actions/checkout with ref: refs/pull/${number}/head`,
+      ],
+    );
+  env.log.info(
+    `approved by ${approval.approvers.join(', ')}; applying the plan ${marker.fingerprint.slice(0, 12)}`,
+  );
+  return { fingerprint: marker.fingerprint };
+}
+
+/** On the default branch after a merge: the merged pull request's last plan is the approved one. */
+async function approveFromMerge(
+  client: GitHubClient,
+  sha: string,
+  cluster: string,
+): Promise<{ fingerprint: string; number: number }> {
+  const pulls = (await client.listPullsForCommit(sha)).filter((p) => p.mergedAt);
+  const pr = pulls.find((p) => p.mergeCommitSha === sha) ?? pulls[0];
+  if (!pr)
+    throw new Refusal(
+      `commit ${sha.slice(0, 7)} is not the merge of a pull request, so there is no approved plan`,
+      [
+        'apply on push needs the plan comment of the merged pull request; push changes through pull requests, or pass the "fingerprint" input',
+      ],
+    );
+  const comment = await readStickyComment(client, pr.number, planMarker(cluster));
+  const marker = comment ? parsePlanMarker(comment.body) : undefined;
+  if (!marker || marker.fingerprint === 'none')
+    throw new Refusal(`merged pull request #${pr.number} has no plan comment for cluster ${cluster}`, [
+      'the plan workflow must run on the pull request before it is merged',
+    ]);
+  if (marker.head !== pr.head.sha)
+    throw new Refusal(
+      `the last plan on #${pr.number} is for commit ${(marker.head ?? 'unknown').slice(0, 7)}, but the pull request ended at ${pr.head.sha.slice(0, 7)}`,
+      ['the last commit was never planned; run the plan workflow for it and merge again'],
+    );
+  return { fingerprint: marker.fingerprint, number: pr.number };
+}
+
+function renderApplyResult(cluster: string, plan: Plan | undefined, error: unknown, runUrl?: string): string {
+  const lines = [applyMarker(cluster)];
+  const summary = plan ? renderSummaryLine(countChanges(plan.stages)) : undefined;
+  if (error === undefined) {
+    lines.push(
+      `### Karpenter apply for \`${escapeMarkdown(cluster)}\` succeeded`,
+      '',
+      plan && hasChanges(plan.counts)
+        ? `Applied ${summary} (plan \`${plan.fingerprint.slice(0, 12)}\`).`
+        : 'Nothing to change: the cluster already matched the plan.',
+    );
+  } else {
+    const r = error instanceof Refusal ? error : undefined;
+    lines.push(
+      `### Karpenter apply for \`${escapeMarkdown(cluster)}\` did not run to the end`,
+      '',
+      escapeMarkdown(maskSecrets(r ? r.message : describeError(error))),
+      ...(r?.details ?? []).map((d) => `- ${escapeMarkdown(maskSecrets(d))}`),
+    );
+  }
+  if (runUrl) lines.push('', `[Run log](${runUrl})`);
+  return lines.join('\n');
+}
+
+/**
+ * `apply`, gated: with a `fingerprint` input (or `auto-approve`) as given; on an issue comment only for
+ * an approved, fresh plan (`/karpenter apply`); on the default branch only the merged pull request's
+ * last plan. The outcome is reported back on that pull request.
+ */
+export async function runApplyCommand(inputs: Inputs, env: RunEnv): Promise<void> {
+  const gh = openGithub(inputs, env);
+  const { ctx } = gh;
+  let approved = inputs;
+  let reportTo: number | undefined;
+  let cluster = clusterName(inputs, env);
+
+  if (ctx.eventName === 'issue_comment' && ctx.comment) {
+    const cmd = parseApplyComment(ctx.comment.body);
+    if (!cmd || !ctx.comment.onPullRequest) {
+      env.log.info('the comment is not a /karpenter apply command on a pull request; nothing to do');
+      return;
+    }
+    const client = gh.client;
+    if (!client || !ctx.repo) throw new Refusal('/karpenter apply needs the github-token input');
+    reportTo = ctx.comment.issueNumber;
+    if (cmd.kind === 'invalid') {
+      await reply(gh, env, reportTo, `${applyMarker(cluster ?? '')}\n${escapeMarkdown(cmd.message)}`);
+      throw new Refusal(cmd.message);
+    }
+    if (cmd.cluster && cluster && cmd.cluster !== cluster) {
+      env.log.info(`the comment asks to apply cluster ${cmd.cluster}; this job is for ${cluster}`);
+      return;
+    }
+    cluster = cluster ?? cmd.cluster;
+    if (!cluster) throw new Refusal('set the "cluster" input: the config lists several clusters');
+    try {
+      const { fingerprint } = await approveFromComment(
+        client,
+        inputs,
+        env,
+        cluster,
+        reportTo,
+        ctx.comment.author,
+      );
+      approved = { ...inputs, fingerprint, cluster };
+    } catch (e) {
+      await reply(gh, env, reportTo, renderApplyResult(cluster, undefined, e, ctx.runUrl));
+      throw e;
+    }
+  } else if (inputs.fingerprint === undefined && !inputs.autoApprove && gh.client && cluster && ctx.sha) {
+    const onDefault = ctx.defaultBranch !== undefined && ctx.ref === `refs/heads/${ctx.defaultBranch}`;
+    if (ctx.eventName === 'push' || (onDefault && ctx.eventName === 'workflow_dispatch')) {
+      const merged = await approveFromMerge(gh.client, ctx.sha, cluster);
+      approved = { ...inputs, fingerprint: merged.fingerprint };
+      reportTo = merged.number;
+    }
+  }
+
+  let plan: Plan | undefined;
+  try {
+    await runApply(approved, env, { autoApprove: inputs.autoApprove, onPlanned: (p) => (plan = p) });
+  } catch (e) {
+    if (reportTo !== undefined && cluster)
+      await reply(gh, env, reportTo, renderApplyResult(cluster, plan, e, ctx.runUrl));
+    throw e;
+  }
+  if (reportTo !== undefined && cluster)
+    await reply(gh, env, reportTo, renderApplyResult(cluster, plan, undefined, ctx.runUrl));
+}
+
+async function reply(gh: GithubRun, env: RunEnv, number: number, body: string): Promise<void> {
+  if (!gh.client || !gh.comment) return;
+  try {
+    const c = await gh.client.createIssueComment(number, body);
+    if (c.url) env.setOutput('comment-url', c.url);
+  } catch (e) {
+    env.log.warn(`could not report on #${number}: ${explainGithub(e)}`);
+  }
+}
+
+/**
+ * `drift`: plans against the repository as it is; any change is configuration drift. One issue per
+ * cluster is opened or updated with the report, and closed once the cluster matches again.
+ */
+export async function runDriftCommand(inputs: Inputs, env: RunEnv): Promise<void> {
+  const gh = openGithub(inputs, env);
+  const driftInputs = { ...inputs, stages: inputs.stages.filter((s) => s !== 'verify') };
+  const run = await buildPlan(driftInputs, env);
+  const { plan } = run;
+  const drifted = await countDriftedNodeClaims(run.prepared.kube);
+  if (drifted > 0)
+    plan.stages[plan.stages.length - 1]?.notes.push(
+      `${drifted} NodeClaim${drifted === 1 ? ' is' : 's are'} Drifted: Karpenter replaces ${drifted === 1 ? 'it' : 'them'} to match the NodePools and EC2NodeClasses (node drift, not configuration drift).`,
+    );
+  await publishPlan(driftInputs, env, plan);
+  const drift = hasChanges(plan.counts);
+  env.setOutput('drift', String(drift));
+  let issue: { action: string; number?: number; url?: string } | undefined;
+  if (gh.client) {
+    try {
+      issue = await reportDriftIssue(gh.client, {
+        cluster: plan.cluster,
+        drift,
+        title: `Configuration drift: ${plan.cluster} differs from the repository`,
+        body: renderPlanComment(plan, { detailsUrl: gh.ctx.runUrl }),
+        resolvedComment: `The cluster matches the repository again${gh.ctx.runUrl ? ` ([run](${gh.ctx.runUrl}))` : ''}.`,
+      });
+      env.log.info(`drift issue: ${issue.action}${issue.number ? ` #${issue.number}` : ''}`);
+      if (issue.number && issue.action !== 'closed') env.setOutput('drift-issue', String(issue.number));
+    } catch (e) {
+      env.log.warn(`could not update the drift issue: ${explainGithub(e)}`);
+    }
+  }
+  if (drift && inputs.failOnDrift)
+    throw new Refusal(
+      `configuration drift: cluster ${plan.cluster} differs from the repository (${renderSummaryLine(plan.counts)})`,
+      [
+        issue?.url ? `the report is in ${issue.url}` : 'the report is in the job summary',
+        'apply the repository again, or change the repository to match the cluster',
+      ],
+    );
+}
+
+async function countDriftedNodeClaims(kube: KubePort): Promise<number> {
+  try {
+    const claims = await kube.list(NODECLAIMS);
+    return claims.filter((c) =>
+      ((c.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
+        (x) => x.type === 'Drifted' && x.status === 'True',
+      ),
+    ).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `matrix`: the clusters of a fleet config a run should act on, as a job matrix: on a pull request
+ * those whose config or manifests it touches, otherwise all of them.
+ */
+export async function runMatrixCommand(inputs: Inputs, env: RunEnv): Promise<void> {
+  const gh = openGithub(inputs, env);
+  const head = loadConfig(inputs.config, env.workspace);
+  if (!head.config)
+    throw new Refusal(
+      `invalid config ${inputs.config}`,
+      head.issues.map((i) => `${i.file}:${i.line ?? ''} ${i.message}`),
+    );
+  let changed: string[] | undefined;
+  let base: ReturnType<typeof readBaseConfig>;
+  const pull = gh.ctx.pull;
+  if (pull && gh.client) {
+    changed = (await gh.client.listPullFiles(pull.number)).flatMap((f) =>
+      f.previousFilename ? [f.filename, f.previousFilename] : [f.filename],
+    );
+    const configPath = inputs.config.replace(/^\.\//, '');
+    if (changed.includes(configPath) && pull.baseSha) {
+      const text = await gh.client.readFileAt(configPath, pull.baseSha);
+      base = text === undefined ? undefined : readBaseConfig(text, configPath);
+    } else base = head.config;
+  }
+  const m = buildFleetMatrix({ head: head.config, base, changedFiles: changed, workspace: env.workspace });
+  for (const [c, why] of Object.entries(m.reasons)) env.log.info(`${c}: ${why}`);
+  env.setOutput('matrix', JSON.stringify({ include: m.include }));
+  env.setOutput('has-changes', String(m.include.length > 0));
+}
