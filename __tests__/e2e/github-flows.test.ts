@@ -523,10 +523,10 @@ test('matrix: a fleet pull request fans out to the clusters it touches, a schedu
   cpSync(join(import.meta.dirname, '..', 'fixtures', 'fleet', 'infra'), join(fleet, '.github'), {
     recursive: true,
   });
-  const matrix = (eventName: string, payload: object) =>
+  const matrix = (eventName: string, payload: object, sha = 'a'.repeat(40)) =>
     runAction({
       inputs: { command: 'matrix', 'github-token': gh.token },
-      env: { ...githubEnv(eventName, payload, 'a'.repeat(40)), PATH: process.env.PATH ?? '' },
+      env: { ...githubEnv(eventName, payload, sha), PATH: process.env.PATH ?? '' },
       workspace: fleet,
     });
   const all = await matrix('schedule', {});
@@ -542,6 +542,18 @@ test('matrix: a fleet pull request fans out to the clusters it touches, a schedu
   expect(touched.code).toBe(0);
   const include = (JSON.parse(touched.outputs.matrix!) as { include: { cluster: string }[] }).include;
   expect(include.map((c) => c.cluster)).toEqual([every.find((c) => c.includes('prod'))]);
+
+  // after the merge, the push's matrix is the merged pull request's clusters, for the apply jobs
+  const merge = '9'.repeat(40);
+  Object.assign(pr, {
+    state: 'closed',
+    merged: true,
+    merged_at: '2026-11-28T13:00:00Z',
+    merge_commit_sha: merge,
+  });
+  gh.linkCommit(merge, [pr.number]);
+  const pushed = await matrix('push', { after: merge }, merge);
+  expect((JSON.parse(pushed.outputs.matrix!) as { include: unknown[] }).include).toEqual(include);
 });
 
 test('no secret appears in any output, summary, comment, issue or plan file', () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { NODECLAIMS } from '../adapters/kube-resources.ts';
 import type { KubePort } from '../adapters/kube.ts';
 import { OidcUnavailable } from '../adapters/aws-credentials.ts';
+import { renderIssue } from '../config/issues.ts';
 import { loadConfig, selectCluster } from '../config/load.ts';
 import { Refusal, describeError } from '../errors.ts';
 import { buildFleetMatrix, readBaseConfig } from '../fleet/matrix.ts';
@@ -378,23 +379,30 @@ async function countDriftedNodeClaims(kube: KubePort): Promise<number> {
 export async function runMatrixCommand(inputs: Inputs, env: RunEnv): Promise<void> {
   const gh = openGithub(inputs, env);
   const head = loadConfig(inputs.config, env.workspace);
-  if (!head.config)
-    throw new Refusal(
-      `invalid config ${inputs.config}`,
-      head.issues.map((i) => `${i.file}:${i.line ?? ''} ${i.message}`),
-    );
+  if (!head.config) throw new Refusal(`invalid config ${inputs.config}`, head.issues.map(renderIssue));
   let changed: string[] | undefined;
   let base: ReturnType<typeof readBaseConfig>;
-  const pull = gh.ctx.pull;
-  if (pull && gh.client) {
-    changed = (await gh.client.listPullFiles(pull.number)).flatMap((f) =>
+  // A pull request's own files; after a merge (push), those of the merged pull request, so the
+  // apply jobs are exactly the clusters that pull request planned.
+  let source: { number: number; baseSha: string } | undefined;
+  const client = gh.client;
+  if (client && gh.ctx.pull) source = { number: gh.ctx.pull.number, baseSha: gh.ctx.pull.baseSha };
+  else if (client && gh.ctx.eventName === 'push' && gh.ctx.sha) {
+    const merged = (await client.listPullsForCommit(gh.ctx.sha)).find(
+      (p) => p.mergedAt && p.mergeCommitSha === gh.ctx.sha,
+    );
+    if (merged) source = { number: merged.number, baseSha: (await client.readPull(merged.number)).base.sha };
+  }
+  if (client && source) {
+    changed = (await client.listPullFiles(source.number)).flatMap((f) =>
       f.previousFilename ? [f.filename, f.previousFilename] : [f.filename],
     );
     const configPath = inputs.config.replace(/^\.\//, '');
-    if (changed.includes(configPath) && pull.baseSha) {
-      const text = await gh.client.readFileAt(configPath, pull.baseSha);
+    if (changed.includes(configPath) && source.baseSha) {
+      const text = await client.readFileAt(configPath, source.baseSha);
       base = text === undefined ? undefined : readBaseConfig(text, configPath);
     } else base = head.config;
+    env.log.info(`clusters touched by pull request #${source.number}`);
   }
   const m = buildFleetMatrix({ head: head.config, base, changedFiles: changed, workspace: env.workspace });
   for (const [c, why] of Object.entries(m.reasons)) env.log.info(`${c}: ${why}`);
