@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import { DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import { holdLease } from '../helpers/play-karpenter.ts';
 import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
 import {
   actionEnv,
@@ -166,18 +167,7 @@ test('the verify command reports each check, fails while one does not pass, and 
   expect(failing.summary).toContain('leader lease');
 
   // the test plays the elected controller replica
-  await admin.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
-    body: {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: 'karpenter-leader-election', namespace: 'kube-system' },
-      spec: {
-        holderIdentity: 'karpenter-0',
-        leaseDurationSeconds: 3600,
-        renewTime: new Date().toISOString().replace(/\.\d+Z$/, '.000000Z'),
-      },
-    },
-  });
+  await holdLease(admin, 'karpenter-0');
   const passing = await run({ command: 'verify' });
   expect({ code: passing.code, out: passing.code === 0 ? '' : passing.stdout }).toEqual({ code: 0, out: '' });
   expect(

@@ -50,13 +50,14 @@ export async function controllerAvailable(admin: KubeHttp): Promise<void> {
   });
 }
 
-export async function holdLease(admin: KubeHttp): Promise<void> {
+/** The elected controller replica's leader lease. */
+export async function holdLease(admin: KubeHttp, holder = 'karpenter-7d9f-abcde'): Promise<void> {
   await admin.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
     body: {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: 'karpenter-leader-election', namespace: 'kube-system' },
-      spec: { holderIdentity: 'karpenter-7d9f-abcde', leaseDurationSeconds: 3600, renewTime: microTime() },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 3600, renewTime: microTime() },
     },
   });
 }
