@@ -130,9 +130,10 @@ say(
     .join('\n'),
 );
 
-section('plan again (the scheduled drift check sees this)');
-const p2 = await action({ command: 'plan' });
-say(`  outputs: has-changes=${p2.outputs['has-changes']} summary=${p2.outputs.summary}`);
+section('configuration-drift check (as the nightly schedule runs it)');
+const d = await action({ command: 'drift' });
+say(`  outputs: drift=${d.outputs.drift} summary=${d.outputs.summary}`);
+if (d.code !== 0) say(d.log);
 rmSync(ws, { recursive: true, force: true });
 
 say();
