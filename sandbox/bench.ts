@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { sandboxDown, sandboxUp } from './lib/lifecycle.ts';
 import { installKarpenterCrds } from './lib/crds.ts';
 import { buildPlan, runApply } from '../src/commands/plan.ts';
+import { acquireApplyLock } from '../src/adapters/apply-lock.ts';
 import type { RunEnv } from '../src/commands/prepare.ts';
 import { readInputs } from '../src/inputs.ts';
 import type { ClusterInfo } from './lib/state.ts';
@@ -138,7 +139,7 @@ async function runApplyMeasured(inputs: ReturnType<typeof readInputs>, env: RunE
  * How soon the verify stage reports a condition after it turns true: an EC2NodeClass is written Ready
  * (the test plays Karpenter's controller) while the stage watches it.
  */
-async function measureVerifyLatency(): Promise<number[]> {
+async function measureVerifyLatency(): Promise<{ verify: number[]; handovers: number[] }> {
   const res = await fetch(`${state.controlUrl}/clusters`, {
     method: 'POST',
     body: JSON.stringify({ withClusterAutoscaler: false }),
@@ -179,6 +180,7 @@ async function measureVerifyLatency(): Promise<number[]> {
       cluster: {
         cluster: cluster.name,
         karpenter: { version: state.karpenterTarget, namespace: 'kube-system' },
+        verify: { timeoutSeconds: 3, smokeTest: undefined },
       } as ClusterConfig,
       log: quiet.log,
       kube,
@@ -217,11 +219,28 @@ async function measureVerifyLatency(): Promise<number[]> {
     const check = checks.find((c) => c.name === `EC2NodeClass ${name}`)!;
     samples.push(started + check.elapsedMs - written);
   }
+  // The apply lock: how soon a waiting apply holds the Lease after the running one releases it.
+  const handovers: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const first = await acquireApplyLock(kube, { holder: `bench-${i}-a`, waitSeconds: 0, log: quiet.log });
+    let acquiredAt = 0;
+    const second = acquireApplyLock(kube, { holder: `bench-${i}-b`, waitSeconds: 30, log: quiet.log }).then(
+      (l) => {
+        acquiredAt = Date.now();
+        return l;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const released = Date.now();
+    await first.release();
+    await (await second).release();
+    handovers.push(acquiredAt - released);
+  }
   await fetch(`${state.controlUrl}/clusters/${cluster.name}`, { method: 'DELETE' });
-  return samples;
+  return { verify: samples, handovers };
 }
 
-const latencies = await measureVerifyLatency();
+const { verify: latencies, handovers } = await measureVerifyLatency();
 
 const header = [
   'case',
@@ -251,5 +270,8 @@ print(widths.map((w) => '-'.repeat(w)));
 for (const l of lines) print(l);
 process.stdout.write(
   `\nverify: a condition turning true is reported after ${latencies.map((l) => `${l} ms`).join(', ')} (5 samples, watched)\n`,
+);
+process.stdout.write(
+  `apply lock: a waiting apply holds the Lease ${handovers.map((l) => `${l} ms`).join(', ')} after the other releases it (5 samples, watched)\n`,
 );
 if (started) await sandboxDown();
