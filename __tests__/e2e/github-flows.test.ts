@@ -412,6 +412,34 @@ test('drift: the issue opens, updates, and closes once the cluster matches again
     contentType: 'application/merge-patch+json',
     body: { spec: { limits: { cpu: 5 } } },
   });
+  // Karpenter's own node drift is reported alongside, and is not configuration drift
+  await kube.http.request('POST', '/apis/karpenter.sh/v1/nodeclaims', {
+    body: {
+      apiVersion: 'karpenter.sh/v1',
+      kind: 'NodeClaim',
+      metadata: { name: 'default-x1y2z', labels: { 'karpenter.sh/nodepool': 'default' } },
+      spec: {
+        nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' },
+        requirements: [],
+      },
+    },
+  });
+  await kube.http.request('PATCH', '/apis/karpenter.sh/v1/nodeclaims/default-x1y2z/status', {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        conditions: [
+          {
+            type: 'Drifted',
+            status: 'True',
+            reason: 'NodePoolDrifted',
+            message: '',
+            lastTransitionTime: '2026-11-28T05:00:00Z',
+          },
+        ],
+      },
+    },
+  });
   const drifted = await run({ command: 'drift' }, schedule());
   expect(drifted.code).not.toBe(0);
   expect(drifted.outputs.drift).toBe('true');
@@ -421,6 +449,7 @@ test('drift: the issue opens, updates, and closes once the cluster matches again
   expect(issues[0]!.state).toBe('open');
   expect(issues[0]!.body.split('\n')[0]).toBe(`<!-- karpenter-action:drift cluster=${cluster.name} -->`);
   expect(issues[0]!.body).toContain('spec.limits.cpu');
+  expect(issues[0]!.body).toContain('1 NodeClaim is Drifted: Karpenter replaces it');
   expect(drifted.outputs['drift-issue']).toBe(String(issues[0]!.number));
 
   await kube.http.request('PATCH', NP_PATH, {
