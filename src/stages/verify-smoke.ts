@@ -162,6 +162,8 @@ export async function runSmokeTest(ctx: SmokeContext): Promise<SmokeStep[]> {
   step({ name: 'create the test Deployment', status: 'passed', detail: `${ns}/${nameOf(deployment)}` });
 
   let claim: KubeObject | undefined;
+  // Only a NodeClaim whose node ran the test pod is known to be the test's; only that one is removed.
+  let ranOnClaim = false;
   try {
     // A new NodeClaim of the pool, or the pod running on capacity the pool already had.
     const stop = new AbortController();
@@ -260,6 +262,7 @@ export async function runSmokeTest(ctx: SmokeContext): Promise<SmokeStep[]> {
       Math.max(1, timeoutMs - (Date.now() - mark)),
     );
     const pod = ran.items.find(podRunning) ?? ran.items[0];
+    ranOnClaim = ran.ok && !!pod && !!nodeName && podNode(pod) === nodeName;
     if (ran.ok && pod)
       step({
         name: 'pod running',
@@ -274,18 +277,20 @@ export async function runSmokeTest(ctx: SmokeContext): Promise<SmokeStep[]> {
       });
     return steps;
   } finally {
-    await cleanUp(ctx, deployment, claim, runId, step, timeoutMs);
+    await cleanUp(ctx, deployment, claim, ranOnClaim, runId, step, timeoutMs);
   }
 }
 
 /**
- * Removes the test Deployment, then the NodeClaim launched for it (only if nothing else runs there),
- * and watches the NodeClaim until Karpenter has drained and terminated it.
+ * Removes the test Deployment, then the NodeClaim launched for it (only if the test pod ran on its
+ * node and nothing else runs there), and watches the NodeClaim until Karpenter has drained and
+ * terminated it.
  */
 async function cleanUp(
   ctx: SmokeContext,
   deployment: KubeObject,
   claim: KubeObject | undefined,
+  ranOnClaim: boolean,
   runId: string,
   step: (s: Omit<SmokeStep, 'durationMs' | 'elapsedMs'>) => SmokeStep,
   timeoutMs: number,
@@ -298,6 +303,14 @@ async function cleanUp(
     });
     if (!claim) {
       step({ name: 'clean up', status: 'passed', detail: `Deployment ${nameOf(deployment)} deleted` });
+      return;
+    }
+    if (!ranOnClaim) {
+      step({
+        name: 'clean up',
+        status: 'passed',
+        detail: `Deployment deleted; NodeClaim ${nameOf(claim)} is left to Karpenter: the test pod never ran on it, so it may be another pod's (Karpenter removes NodeClaims that fail to launch or register)`,
+      });
       return;
     }
     const nodeName = (claim.status as { nodeName?: string } | undefined)?.nodeName;
