@@ -15,6 +15,23 @@ export type KubeObject = Record<string, unknown> & {
   };
 };
 
+/** A status condition, as Kubernetes and Karpenter write them. */
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+}
+
+/** An object's status conditions (none when it has no status yet). */
+export const conditionsOf = (o: KubeObject | undefined): Condition[] =>
+  ((o?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => !!c.type);
+
+/** One condition of an object, by type. */
+export const conditionOf = (o: KubeObject | undefined, type: string): Condition | undefined =>
+  conditionsOf(o).find((c) => c.type === type);
+
 /** Where a kind lives in the API. */
 export interface KubeResource {
   group: string;

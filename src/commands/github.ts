@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { NODECLAIMS } from '../adapters/kube-resources.ts';
-import type { KubePort } from '../adapters/kube.ts';
+import { conditionOf, type KubePort } from '../adapters/kube.ts';
 import { OidcUnavailable } from '../adapters/aws-credentials.ts';
 import { renderIssue } from '../config/issues.ts';
 import { loadConfig, selectCluster } from '../config/load.ts';
@@ -362,11 +362,7 @@ export async function runDriftCommand(inputs: Inputs, env: RunEnv): Promise<void
 async function countDriftedNodeClaims(kube: KubePort): Promise<number> {
   try {
     const claims = await kube.list(NODECLAIMS);
-    return claims.filter((c) =>
-      ((c.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
-        (x) => x.type === 'Drifted' && x.status === 'True',
-      ),
-    ).length;
+    return claims.filter((c) => conditionOf(c, 'Drifted')?.status === 'True').length;
   } catch {
     return 0;
   }

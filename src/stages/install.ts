@@ -19,7 +19,13 @@ import { Refusal } from '../errors.ts';
 import { KubeDiscovery } from '../adapters/kube-discovery.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
-import { resourcePath, type KubeObject, type KubePort, type KubeResource } from '../adapters/kube.ts';
+import {
+  conditionOf,
+  resourcePath,
+  type KubeObject,
+  type KubePort,
+  type KubeResource,
+} from '../adapters/kube.ts';
 import { CRDS, DEPLOYMENTS, NODES } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
 import type { Change, FieldChange, Finding, StagePlan } from '../plan/model.ts';
@@ -553,10 +559,7 @@ async function waitEstablished(kube: KubePort, names: string[], timeoutSeconds: 
       kube,
       CRDS,
       { name },
-      (crd) =>
-        (
-          (crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []
-        ).some((x) => x.type === 'Established' && x.status === 'True'),
+      (crd) => conditionOf(crd, 'Established')?.status === 'True',
       timeoutSeconds * 1000,
     );
     if (!r.ok) throw new Error(`CRD ${name} is not Established after ${timeoutSeconds} s`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { KubeApiError } from '../adapters/kube-http.ts';
 import { DEPLOYMENTS, EVENTS, NODECLAIMS, PODS } from '../adapters/kube-resources.ts';
 import { watchCollectionUntil, watchUntil } from '../adapters/kube-watch.ts';
-import type { KubeObject, KubePort } from '../adapters/kube.ts';
+import { conditionOf, type KubeObject, type KubePort } from '../adapters/kube.ts';
 import type { SmokeTestConfig } from '../config/load.ts';
 import type { Logger } from './types.ts';
 
@@ -33,9 +33,6 @@ export interface SmokeContext {
   started: number;
 }
 
-type Condition = { type: string; status: string; reason?: string; message?: string };
-const conditionOf = (o: KubeObject | undefined, type: string): Condition | undefined =>
-  ((o?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
 const nameOf = (o: KubeObject | undefined) => o?.metadata?.name ?? '?';
 const podNode = (p: KubeObject) => (p.spec as { nodeName?: string } | undefined)?.nodeName;
 const podRunning = (p: KubeObject) =>

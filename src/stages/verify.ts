@@ -2,7 +2,13 @@ import type { ManifestObject } from '../config/manifests.ts';
 import { KubeApiError } from '../adapters/kube-http.ts';
 import { CRDS, DEPLOYMENTS, LEASES, PODS } from '../adapters/kube-resources.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
-import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
+import {
+  conditionOf,
+  conditionsOf,
+  type KubeObject,
+  type KubePort,
+  type KubeResource,
+} from '../adapters/kube.ts';
 import type { Finding, StagePlan } from '../plan/model.ts';
 import { maskSecrets } from '../render/sensitive.ts';
 import { evaluateControllerReady } from './install.ts';
@@ -47,16 +53,6 @@ export interface VerifyCheck {
 type Verdict =
   { state: 'ok'; detail: string } | { state: 'failed' | 'pending'; detail: string; fix?: string };
 
-type Condition = {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  observedGeneration?: number;
-};
-const conditionsOf = (o: KubeObject | undefined): Condition[] =>
-  ((o?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => !!c.type);
-
 /** What to do about the sub-conditions Karpenter reports most, by reason. */
 const FIXES: Record<string, string> = {
   SubnetsNotFound:
@@ -84,7 +80,7 @@ export function evaluateReady(kind: string, o: KubeObject | undefined): Verdict 
   const generation = (o.metadata as { generation?: number }).generation ?? 0;
   const observed =
     (o.status as { observedGeneration?: number } | undefined)?.observedGeneration ??
-    conditionsOf(o).find((c) => c.type === 'Ready')?.observedGeneration ??
+    conditionOf(o, 'Ready')?.observedGeneration ??
     0;
   if (observed < generation)
     return {
@@ -124,7 +120,7 @@ export function evaluateLease(o: KubeObject | undefined, now: Date): Verdict {
 
 function evaluateEstablished(o: KubeObject | undefined): Verdict {
   if (!o) return { state: 'pending', detail: 'the CRD does not exist' };
-  const est = conditionsOf(o).find((c) => c.type === 'Established');
+  const est = conditionOf(o, 'Established');
   return est?.status === 'True'
     ? { state: 'ok', detail: `${o.metadata?.name ?? ''} is Established` }
     : {
