@@ -1,7 +1,13 @@
 import { KubeApiError } from './kube-http.ts';
-import { resourcePath, type KubeObject, type KubePort, type KubeResource } from './kube.ts';
-import { withRetry } from '../util/concurrency.ts';
-import { isTransientKubeError } from './kube.ts';
+import {
+  isTransientKubeError,
+  readListPages,
+  resourcePath,
+  type KubeObject,
+  type KubePort,
+  type KubeResource,
+  type ListScope,
+} from './kube.ts';
 
 export interface WatchResult {
   /** True when the predicate held before the deadline. */
@@ -19,21 +25,9 @@ export interface CollectionWatchResult {
   elapsedMs: number;
 }
 
-/** Which objects of a kind to watch; `namespace` is ignored for cluster-scoped kinds. */
-export interface WatchScope {
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-}
-
 interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject & { code?: number };
-}
-
-interface ListPage {
-  metadata?: { resourceVersion?: string; continue?: string };
-  items?: KubeObject[];
 }
 
 const keyOf = (o: KubeObject) =>
@@ -51,7 +45,7 @@ const ordered = (m: Map<string, KubeObject>) => [...m.values()].sort((a, b) => c
 export async function watchCollectionUntil(
   kube: KubePort,
   res: KubeResource,
-  scope: WatchScope,
+  scope: ListScope,
   done: (items: KubeObject[]) => boolean,
   timeoutMs: number,
   signal?: AbortSignal,
@@ -64,29 +58,14 @@ export async function watchCollectionUntil(
   signal?.addEventListener('abort', onOuterAbort);
   if (signal?.aborted) abort.abort();
   const path = resourcePath(res, scope.namespace);
-  const selectors = {
-    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
-    ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
-  };
   const seen = new Map<string, KubeObject>();
   const result = (ok: boolean) => ({ ok, items: ordered(seen), elapsedMs: Date.now() - started });
   try {
     for (;;) {
       seen.clear();
-      let rv = '';
-      let cont: string | undefined;
-      do {
-        const page = await withRetry(
-          () =>
-            kube.http.request<ListPage>('GET', path, {
-              query: { ...selectors, limit: '500', ...(cont ? { continue: cont } : {}) },
-            }),
-          isTransientKubeError,
-        );
-        for (const o of page.items ?? []) seen.set(keyOf(o), o);
-        rv = page.metadata?.resourceVersion ?? rv;
-        cont = page.metadata?.continue || undefined;
-      } while (cont);
+      const listed = await readListPages(kube.http, res, scope);
+      for (const o of listed.items) seen.set(keyOf(o), o);
+      let rv = listed.resourceVersion;
       if (done(ordered(seen))) return result(true);
       let restart = false;
       while (!restart) {
@@ -98,7 +77,8 @@ export async function watchCollectionUntil(
             path,
             {
               query: {
-                ...selectors,
+                labelSelector: scope.labelSelector,
+                fieldSelector: scope.fieldSelector,
                 watch: 'true',
                 resourceVersion: rv,
                 allowWatchBookmarks: 'true',

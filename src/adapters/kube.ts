@@ -45,7 +45,7 @@ export const FIELD_MANAGER = 'karpenter-action';
 
 /** The Kubernetes operations the stages need; the real one is KubeClient, tests may pass others for error paths. */
 export interface KubePort {
-  list(res: KubeResource, opts?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  list(res: KubeResource, scope?: ListScope): Promise<KubeObject[]>;
   get(res: KubeResource, name: string, namespace?: string): Promise<KubeObject | undefined>;
   /** Server-side apply with the action's field manager, taking over conflicting fields (force). */
   apply(res: KubeResource, obj: KubeObject, opts: { dryRun: boolean }): Promise<KubeObject>;
@@ -81,39 +81,62 @@ export function isTransientKubeError(e: unknown): boolean {
   );
 }
 
+/** Which objects of a kind a LIST or a watch selects; `namespace` is ignored for cluster-scoped kinds. */
+export interface ListScope {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/**
+ * Every page of a LIST (retried when transient), with the list's resourceVersion, from which a watch
+ * goes on without missing a change.
+ */
+export async function readListPages(
+  http: KubeHttp,
+  res: KubeResource,
+  scope: ListScope = {},
+): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+  const items: KubeObject[] = [];
+  let resourceVersion = '';
+  let cont: string | undefined;
+  do {
+    const page = await withRetry(
+      () =>
+        http.request<{ items?: KubeObject[]; metadata?: { continue?: string; resourceVersion?: string } }>(
+          'GET',
+          resourcePath(res, scope.namespace),
+          {
+            query: {
+              labelSelector: scope.labelSelector,
+              fieldSelector: scope.fieldSelector,
+              limit: '500',
+              continue: cont,
+            },
+          },
+        ),
+      isTransientKubeError,
+    );
+    for (const it of page.items ?? [])
+      items.push({
+        apiVersion: `${res.group ? `${res.group}/` : ''}${res.version}`,
+        kind: res.kind,
+        ...it,
+      });
+    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+  return { items, resourceVersion };
+}
+
 export class KubeClient implements KubePort {
   readonly http: KubeHttp;
   constructor(http: KubeHttp) {
     this.http = http;
   }
 
-  async list(
-    res: KubeResource,
-    opts: { namespace?: string; labelSelector?: string } = {},
-  ): Promise<KubeObject[]> {
-    const items: KubeObject[] = [];
-    let cont: string | undefined;
-    do {
-      const page = await withRetry(
-        () =>
-          this.http.request<{ items?: KubeObject[]; metadata?: { continue?: string } }>(
-            'GET',
-            resourcePath(res, opts.namespace),
-            {
-              query: { labelSelector: opts.labelSelector, limit: '500', continue: cont },
-            },
-          ),
-        isTransientKubeError,
-      );
-      for (const it of page.items ?? [])
-        items.push({
-          apiVersion: `${res.group ? `${res.group}/` : ''}${res.version}`,
-          kind: res.kind,
-          ...it,
-        });
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
-    return items;
+  async list(res: KubeResource, scope: ListScope = {}): Promise<KubeObject[]> {
+    return (await readListPages(this.http, res, scope)).items;
   }
 
   async get(res: KubeResource, name: string, namespace?: string): Promise<KubeObject | undefined> {

@@ -99,11 +99,11 @@ async function describePending(
   ];
   if (sched?.status === 'False' && sched.message) parts.push(sched.message);
   try {
-    const events = await kube.list(EVENTS, { namespace });
-    const mine = events
-      .filter((e) => (e.involvedObject as { name?: string } | undefined)?.name === nameOf(pod))
-      .slice(-3)
-      .map((e) => `${String(e.reason)}: ${String(e.message)}`);
+    const events = await kube.list(EVENTS, {
+      namespace,
+      fieldSelector: `involvedObject.name=${nameOf(pod)}`,
+    });
+    const mine = events.slice(-3).map((e) => `${String(e.reason)}: ${String(e.message)}`);
     parts.push(...mine);
   } catch {
     // events are a hint only
@@ -312,17 +312,13 @@ async function cleanUp(
     }
     const nodeName = (claim.status as { nodeName?: string } | undefined)?.nodeName;
     const others = nodeName
-      ? ((
-          await kube.http.request<{ items?: KubeObject[] }>('GET', '/api/v1/pods', {
-            query: { fieldSelector: `spec.nodeName=${nodeName}` },
-          })
-        ).items?.filter(
+      ? (await kube.list(PODS, { fieldSelector: `spec.nodeName=${nodeName}` })).filter(
           (p) =>
             p.metadata?.labels?.[RUN_LABEL] !== runId &&
             !(p.metadata as { ownerReferences?: { kind: string }[] } | undefined)?.ownerReferences?.some(
               (o) => o.kind === 'DaemonSet' || o.kind === 'Node',
             ),
-        ) ?? [])
+        )
       : [];
     if (others.length > 0) {
       step({
