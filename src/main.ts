@@ -1,7 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import * as core from '@actions/core';
-import { hostname, userInfo } from 'node:os';
 import { runApplyCommand, runDriftCommand, runMatrixCommand, runPlanCommand } from './commands/github.ts';
 import { runVerifyCommand } from './commands/plan.ts';
 import type { RunEnv } from './commands/prepare.ts';

@@ -13,8 +13,8 @@ import { readGithubContext, type GithubContext } from '../github/context.ts';
 import { reportDriftIssue } from '../github/drift-issue.ts';
 import { readStickyComment, upsertStickyComment } from '../github/sticky.ts';
 import type { Inputs } from '../inputs.ts';
-import { countChanges, hasChanges, renderSummaryLine, type Plan } from '../plan/model.ts';
-import { parsePlanMarker, planMarker, renderPlanComment } from '../render/markdown.ts';
+import { hasChanges, renderSummaryLine, type Plan } from '../plan/model.ts';
+import { parsePlanMarker, planMarker, renderPlanComment, renderPlanMarker } from '../render/markdown.ts';
 import { escapeMarkdown } from '../render/markdown-escape.ts';
 import { maskSecrets } from '../render/sensitive.ts';
 import { buildPlan, publishPlan, runApply } from './plan.ts';
@@ -96,7 +96,7 @@ export async function runPlanCommand(inputs: Inputs, env: RunEnv): Promise<void>
     const cluster = clusterName(inputs, env);
     if (e instanceof OidcUnavailable && gh.ctx.pull?.isFork && cluster) {
       const text = [
-        `${planMarker(cluster)}fingerprint=none head=none -->`,
+        renderPlanMarker(cluster, undefined, undefined),
         `### Karpenter plan for \`${escapeMarkdown(cluster)}\` was not run`,
         '',
         'This pull request comes from a fork, and GitHub gives workflows of fork pull requests no OIDC token, so the action cannot reach AWS or the cluster.',
@@ -126,6 +126,24 @@ function readWorkspaceCommit(workspace: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The fingerprint of the plan comment for `cluster` on a pull request, which must be the plan of
+ * `headSha`; each gate words the refusals for its own situation.
+ */
+async function readPlannedFingerprint(
+  client: GitHubClient,
+  number: number,
+  cluster: string,
+  headSha: string,
+  refuse: { missing: () => Refusal; stale: (plannedHead: string) => Refusal },
+): Promise<string> {
+  const comment = await readStickyComment(client, number, planMarker(cluster));
+  const marker = comment ? parsePlanMarker(comment.body) : undefined;
+  if (!marker || marker.fingerprint === 'none') throw refuse.missing();
+  if (marker.head !== headSha) throw refuse.stale((marker.head ?? 'unknown').slice(0, 7));
+  return marker.fingerprint;
 }
 
 /** A `/karpenter apply` comment's requirements, checked in order; the first failure is the answer. */
@@ -162,17 +180,17 @@ async function approveFromComment(
   });
   if (!approval.approved)
     throw new Refusal(`pull request #${number} is not approved for apply`, approval.problems);
-  const comment = await readStickyComment(client, number, planMarker(cluster));
-  const marker = comment ? parsePlanMarker(comment.body) : undefined;
-  if (!marker || marker.fingerprint === 'none')
-    throw new Refusal(`pull request #${number} has no plan for cluster ${cluster}`, [
-      'wait for the plan workflow to comment, then comment /karpenter apply again',
-    ]);
-  if (marker.head !== pr.head.sha)
-    throw new Refusal(
-      `the plan on #${number} is for commit ${(marker.head ?? 'unknown').slice(0, 7)}, but the pull request's head is ${pr.head.sha.slice(0, 7)}`,
-      ['wait for the plan of the newest commit, review it, then comment /karpenter apply again'],
-    );
+  const fingerprint = await readPlannedFingerprint(client, number, cluster, pr.head.sha, {
+    missing: () =>
+      new Refusal(`pull request #${number} has no plan for cluster ${cluster}`, [
+        'wait for the plan workflow to comment, then comment /karpenter apply again',
+      ]),
+    stale: (planned) =>
+      new Refusal(
+        `the plan on #${number} is for commit ${planned}, but the pull request's head is ${pr.head.sha.slice(0, 7)}`,
+        ['wait for the plan of the newest commit, review it, then comment /karpenter apply again'],
+      ),
+  });
   const checkedOut = readWorkspaceCommit(env.workspace);
   if (checkedOut !== pr.head.sha)
     throw new Refusal(
@@ -181,10 +199,8 @@ async function approveFromComment(
         `check out the pull request's head before the action: actions/checkout with ref: refs/pull/${number}/head`,
       ],
     );
-  env.log.info(
-    `approved by ${approval.approvers.join(', ')}; applying the plan ${marker.fingerprint.slice(0, 12)}`,
-  );
-  return { fingerprint: marker.fingerprint };
+  env.log.info(`approved by ${approval.approvers.join(', ')}; applying the plan ${fingerprint.slice(0, 12)}`);
+  return { fingerprint };
 }
 
 /** On the default branch after a merge: the merged pull request's last plan is the approved one. */
@@ -202,29 +218,28 @@ async function approveFromMerge(
         'apply on push needs the plan comment of the merged pull request; push changes through pull requests, or pass the "fingerprint" input',
       ],
     );
-  const comment = await readStickyComment(client, pr.number, planMarker(cluster));
-  const marker = comment ? parsePlanMarker(comment.body) : undefined;
-  if (!marker || marker.fingerprint === 'none')
-    throw new Refusal(`merged pull request #${pr.number} has no plan comment for cluster ${cluster}`, [
-      'the plan workflow must run on the pull request before it is merged',
-    ]);
-  if (marker.head !== pr.head.sha)
-    throw new Refusal(
-      `the last plan on #${pr.number} is for commit ${(marker.head ?? 'unknown').slice(0, 7)}, but the pull request ended at ${pr.head.sha.slice(0, 7)}`,
-      ['the last commit was never planned; run the plan workflow for it and merge again'],
-    );
-  return { fingerprint: marker.fingerprint, number: pr.number };
+  const fingerprint = await readPlannedFingerprint(client, pr.number, cluster, pr.head.sha, {
+    missing: () =>
+      new Refusal(`merged pull request #${pr.number} has no plan comment for cluster ${cluster}`, [
+        'the plan workflow must run on the pull request before it is merged',
+      ]),
+    stale: (planned) =>
+      new Refusal(
+        `the last plan on #${pr.number} is for commit ${planned}, but the pull request ended at ${pr.head.sha.slice(0, 7)}`,
+        ['the last commit was never planned; run the plan workflow for it and merge again'],
+      ),
+  });
+  return { fingerprint, number: pr.number };
 }
 
 function renderApplyResult(cluster: string, plan: Plan | undefined, error: unknown, runUrl?: string): string {
   const lines = [applyMarker(cluster)];
-  const summary = plan ? renderSummaryLine(countChanges(plan.stages)) : undefined;
   if (error === undefined) {
     lines.push(
       `### Karpenter apply for \`${escapeMarkdown(cluster)}\` succeeded`,
       '',
       plan && hasChanges(plan.counts)
-        ? `Applied ${summary} (plan \`${plan.fingerprint.slice(0, 12)}\`).`
+        ? `Applied ${renderSummaryLine(plan.counts)} (plan \`${plan.fingerprint.slice(0, 12)}\`).`
         : 'Nothing to change: the cluster already matched the plan.',
     );
   } else {

@@ -7,6 +7,7 @@ import { validateAgainstCrd, type CrdLike } from '../manifests/schema-validate.t
 import { convertV1beta1, renderV1Yaml } from '../manifests/v1beta1.ts';
 import type { Finding } from '../plan/model.ts';
 import { refOf } from '../stages/pools.ts';
+import { findNodePool } from '../stages/verify-smoke.ts';
 import type { Logger } from '../stages/types.ts';
 
 export interface OfflineResult {
@@ -59,14 +60,7 @@ function valueAt(obj: unknown, path: string): unknown {
 /** The smoke test must target a NodePool this repository defines, or it proves nothing about it. */
 export function checkSmokeTestPool(cluster: ClusterConfig, manifests: ManifestObject[]): ConfigIssue[] {
   const smoke = cluster.verify.smokeTest;
-  if (
-    !smoke ||
-    smoke.nodePool === '' ||
-    manifests.some(
-      (m) => m.obj.kind === 'NodePool' && (m.obj.metadata as { name?: string }).name === smoke.nodePool,
-    )
-  )
-    return [];
+  if (!smoke || smoke.nodePool === '' || findNodePool(manifests, smoke.nodePool)) return [];
   return [
     {
       file: smoke.source.file,

@@ -17,7 +17,7 @@ import { renderPlanText } from '../render/text.ts';
 import { poolsStage, type PoolsContext } from '../stages/pools.ts';
 import { prereqsStage, type PrereqsContext } from '../stages/prereqs.ts';
 import { installStage, type InstallContext } from '../stages/install.ts';
-import { runVerify } from '../stages/verify.ts';
+import { isFailing, runVerify } from '../stages/verify.ts';
 import { homedir } from 'node:os';
 import type { StageResult } from '../stages/types.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -150,7 +150,7 @@ export async function verifyPrepared(inputs: Inputs, env: RunEnv, prepared: Prep
     env.log.info(`verify ${c.status}: ${c.name} (${(c.elapsedMs / 1000).toFixed(1)} s) ${c.detail}`);
   const report = buildPlanRecord(prepared, env, [stage]);
   await publishPlan(inputs, env, report, 'verify');
-  const bad = checks.filter((c) => c.status === 'failed' || c.status === 'timed-out');
+  const bad = checks.filter(isFailing);
   if (bad.length > 0) {
     throw new Refusal(
       `verification failed: ${bad.length} of ${checks.length} check${checks.length === 1 ? '' : 's'} did not pass`,

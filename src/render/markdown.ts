@@ -41,10 +41,20 @@ export function planMarker(cluster: string): string {
   return `<!-- ${MARKER_TAG} cluster=${encodeURIComponent(cluster)} `;
 }
 
-function renderMarker(plan: Plan): string {
-  const head = plan.headSha ? encodeURIComponent(plan.headSha) : 'none';
-  return `${planMarker(plan.cluster)}fingerprint=${encodeURIComponent(plan.fingerprint)} head=${head} -->`;
+/**
+ * The hidden first line of a plan comment. A comment standing in for a plan that could not run has
+ * no fingerprint (`none`), so no apply can be approved from it.
+ */
+export function renderPlanMarker(
+  cluster: string,
+  fingerprint: string | undefined,
+  headSha: string | undefined,
+): string {
+  const enc = (v: string | undefined) => (v ? encodeURIComponent(v) : 'none');
+  return `${planMarker(cluster)}fingerprint=${enc(fingerprint)} head=${enc(headSha)} -->`;
 }
+
+const renderMarker = (plan: Plan): string => renderPlanMarker(plan.cluster, plan.fingerprint, plan.headSha);
 
 /**
  * Reads the marker back from a comment body, so apply can compare the approved plan's fingerprint

@@ -4,6 +4,7 @@ import { DEPLOYMENTS, EVENTS, NODECLAIMS, PODS } from '../adapters/kube-resource
 import { watchCollectionUntil, watchUntil } from '../adapters/kube-watch.ts';
 import { conditionOf, type KubeObject, type KubePort } from '../adapters/kube.ts';
 import type { SmokeTestConfig } from '../config/load.ts';
+import type { ManifestObject } from '../config/manifests.ts';
 import type { Logger } from './types.ts';
 
 /** The smoke test's Deployments carry this label, so a run can remove what an interrupted one left. */
@@ -38,6 +39,13 @@ const podNode = (p: KubeObject) => (p.spec as { nodeName?: string } | undefined)
 const podRunning = (p: KubeObject) =>
   (p.status as { phase?: string } | undefined)?.phase === 'Running' && !!podNode(p);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The NodePool manifest of that name, which the smoke test targets. */
+export function findNodePool(manifests: ManifestObject[], name: string): KubeObject | undefined {
+  return manifests.find(
+    (m) => m.obj.kind === 'NodePool' && (m.obj.metadata as { name?: string } | undefined)?.name === name,
+  )?.obj;
+}
 
 /** The test Deployment: one pause pod that fits only on a node of the chosen NodePool. */
 export function buildSmokeDeployment(

@@ -12,7 +12,7 @@ import {
 import type { Finding, StagePlan } from '../plan/model.ts';
 import { maskSecrets } from '../render/sensitive.ts';
 import { evaluateControllerReady } from './install.ts';
-import { runSmokeTest } from './verify-smoke.ts';
+import { findNodePool, runSmokeTest } from './verify-smoke.ts';
 import { EC2NODECLASS, NODEPOOL } from './pools.ts';
 import type { BaseContext } from './types.ts';
 
@@ -48,6 +48,9 @@ export interface VerifyCheck {
   /** For the smoke test's steps: how long the step itself took. */
   durationMs?: number;
 }
+
+/** A check that failed or timed out; passed and skipped ones do not fail verification. */
+export const isFailing = (c: VerifyCheck): boolean => c.status === 'failed' || c.status === 'timed-out';
 
 /** What an evaluator says about an object right now: done, failed for good, or not yet. */
 type Verdict =
@@ -256,9 +259,7 @@ export async function runVerify(ctx: VerifyContext): Promise<{ plan: StagePlan; 
           log: ctx.log,
           smoke,
           started,
-          nodePool: ctx.manifests.find(
-            (m) => m.obj.kind === 'NodePool' && (m.obj.metadata as { name?: string }).name === smoke.nodePool,
-          )?.obj,
+          nodePool: findNodePool(ctx.manifests, smoke.nodePool),
         })),
       );
   }
@@ -269,7 +270,7 @@ export async function runVerify(ctx: VerifyContext): Promise<{ plan: StagePlan; 
     ...(c.fix ? { fix: c.fix } : {}),
   }));
   const notes: string[] = [];
-  if (checks.some((c) => c.status === 'failed' || c.status === 'timed-out')) {
+  if (checks.some(isFailing)) {
     const lines = await readControllerErrors(ctx.kube, ns);
     notes.push(`Last controller error log lines:\n${lines.join('\n')}`);
   }
