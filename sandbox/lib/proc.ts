@@ -3,17 +3,30 @@ import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A free loopback port, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+/** Ports this process has handed out: the kernel may offer a just-closed port again at once. */
+const issued = new Set<number>();
+
+/**
+ * A port free on 127.0.0.1 now and not handed out before by this process, so two servers started one
+ * after the other (etcd's client and peer ports) never get the same one.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!issued.has(port)) {
+      issued.add(port);
+      return port;
+    }
+  }
 }
 
 export interface Managed {
