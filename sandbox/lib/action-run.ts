@@ -59,7 +59,9 @@ export async function runAction(opts: {
     ...opts.env,
   };
   for (const [k, v] of Object.entries(opts.inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'index.js')], { cwd: opts.workspace, env });
+  // KARPENTER_ACTION_BUNDLE runs another build of the bundle (a work-in-progress one) in place of dist/.
+  const bundle = process.env.KARPENTER_ACTION_BUNDLE ?? join(ROOT, 'dist', 'index.js');
+  const child = spawn(process.execPath, [bundle], { cwd: opts.workspace, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
