@@ -364,7 +364,7 @@ describe('secrets', () => {
     expect(body).toContain('+    secretAccessKey: (sensitive)');
     expect(body).toContain('+    password: (sensitive)');
     expect(body).toContain('+      value: (sensitive)');
-    expect(body).toContain('+    accessKeyId: AKIDEXAMPLE');
+    expect(body).toContain('+    accessKeyId: (sensitive)');
   });
 
   test('a changed secret shows as changed, an unchanged one does not', () => {
