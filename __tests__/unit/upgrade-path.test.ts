@@ -1,7 +1,8 @@
 import { Refusal } from '../../src/errors.ts';
 import {
-  buildDecodedRelease,
   buildInstalledKarpenter,
+  buildReleasesFromObjects,
+  parseChartLabel,
   imageTag,
   normalizeVersion,
   type ControllerDeployment,
@@ -17,7 +18,6 @@ import {
   type RouteOptions,
   type UpgradeRoute,
 } from '../../src/install/upgrade-path.ts';
-import { gzipSync } from 'node:zlib';
 
 const V1_KINDS: [string, string][] = [
   ['nodepools.karpenter.sh', 'NodePool'],
@@ -79,20 +79,16 @@ function controller(
 
 function release(
   chart: 'karpenter' | 'karpenter-crd',
-  version: string,
+  version: string | undefined,
   o: Partial<HelmRelease> = {},
 ): HelmRelease {
   return {
     name: chart,
     namespace: 'kube-system',
     chart,
-    chartVersion: version,
-    appVersion: version,
-    status: 'deployed',
-    revision: 3,
-    latestRevision: 3,
-    latestStatus: 'deployed',
+    ...(version ? { chartVersion: version, appVersion: version } : {}),
     templatedCrds: chart === 'karpenter-crd' ? V1_KINDS.map(([n]) => n).sort() : [],
+    objects: [],
     ...o,
   };
 }
@@ -463,41 +459,6 @@ const cases: Case[] = [
     steps: ['1:adopt-crds', '1:crds@1.14.1', '1:controller@1.14.1'],
   },
   {
-    name: 'an interrupted helm upgrade blocks the route',
-    installed: installed({
-      ...helmInstall('1.8.2', 'v1'),
-      releases: [
-        release('karpenter', '1.8.2', { latestRevision: 4, latestStatus: 'pending-upgrade' }),
-        release('karpenter-crd', '1.8.2'),
-      ],
-    }),
-    target: '1.14.1',
-    status: 'blocked',
-    errors: ['karpenter-helm-operation-pending'],
-  },
-  {
-    name: 'Helm releases that cannot be listed block the route (a takeover could go wrong)',
-    installed: installed({
-      controllers: [controller('1.8.2')],
-      crds: crds('v1'),
-      unreadable: [
-        { scope: 'releases', what: 'Helm release Secrets in all namespaces', error: '403 Forbidden' },
-      ],
-    }),
-    target: '1.14.1',
-    status: 'blocked',
-    errors: ['karpenter-releases-unreadable'],
-  },
-  {
-    name: 'one release record that does not decode is only a warning',
-    installed: helmInstall('1.8.2', 'v1', {
-      unreadable: [{ scope: 'release', what: 'Helm release apps/web revision 4', error: 'bad gzip' }],
-    }),
-    target: '1.14.1',
-    status: 'upgrade',
-    steps: ['1:crds@1.14.1', '1:controller@1.14.1'],
-  },
-  {
     name: 'controllers at different versions block the route',
     installed: installed({
       controllers: [
@@ -721,7 +682,7 @@ describe('evaluateUpgradePath', () => {
         ],
         releases: [
           release('karpenter', '1.8.2', { namespace: 'karpenter' }),
-          release('karpenter-crd', '1.8.2', { namespace: 'karpenter', latestRevision: 5 }),
+          release('karpenter-crd', undefined, { namespace: 'karpenter' }),
         ],
         crds: crds('v1', { helm: helmOwner('karpenter-crd', 'karpenter') }),
       }),
@@ -737,14 +698,9 @@ describe('evaluateUpgradePath', () => {
     ]);
     const forget = route.steps.find((s) => s.action === 'forget-release')!;
     expect(forget.labelSelector).toBe('owner=helm,name=karpenter-crd');
-    expect(forget.objects).toEqual([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        name: 'sh.helm.release.v1.karpenter-crd.v5',
-        namespace: 'karpenter',
-      },
-    ]);
+    expect(forget.release).toEqual({ name: 'karpenter-crd', namespace: 'karpenter' });
+    expect(forget.objects).toEqual([]);
+    expect(forget.description).toContain('Forget release karpenter/karpenter-crd (karpenter-crd) by');
     expect(forget.description).toMatch(/helm uninstall` would delete those CRDs/);
     const uninstall = route.steps.find((s) => s.action === 'uninstall-release')!;
     expect(uninstall.release).toEqual({ name: 'karpenter', namespace: 'karpenter' });
@@ -833,29 +789,6 @@ describe('evaluateUpgradePath', () => {
     expect(unowned.steps[0]!.objects.map((o) => o.name)).toEqual(['capacitybuffers.autoscaling.x-k8s.io']);
   });
 
-  test('an interrupted first install of the CRD release is never fixed by uninstalling it', () => {
-    const route = evaluateUpgradePath(
-      installed({
-        ...helmInstall('1.8.2', 'v1'),
-        releases: [
-          release('karpenter', '1.8.2'),
-          release('karpenter-crd', '1.8.2', {
-            status: 'pending-install',
-            revision: 1,
-            latestRevision: 1,
-            latestStatus: 'pending-install',
-          }),
-        ],
-      }),
-      '1.14.1',
-    );
-    const finding = route.findings.find((f) => f.code === 'karpenter-helm-operation-pending')!;
-    expect(finding.fix).toMatch(
-      /kubectl delete secret -n kube-system sh\.helm\.release\.v1\.karpenter-crd\.v1/,
-    );
-    expect(finding.fix).toMatch(/never `helm uninstall` the CRD release/);
-  });
-
   test('a release name without "karpenter" changes the webhook service name', () => {
     const route = evaluateUpgradePath(
       installed({ controllers: [controller('0.37.2', { name: 'kp-karpenter' })], crds: crds('v1beta1') }),
@@ -913,12 +846,54 @@ describe('detect: classification and parsing', () => {
     });
   });
 
-  test('a Helm 3 release Secret decodes to the release JSON', () => {
-    const json = { name: 'karpenter', chart: { metadata: { name: 'karpenter', version: '1.0.8' } } };
-    const stored = gzipSync(Buffer.from(JSON.stringify(json))).toString('base64');
-    const secretData = Buffer.from(stored).toString('base64');
-    expect(buildDecodedRelease(secretData)).toEqual(json);
-    const plain = Buffer.from(Buffer.from(JSON.stringify(json)).toString('base64')).toString('base64');
-    expect(buildDecodedRelease(plain)).toEqual(json);
+  test('the chart label names the chart and its version', () => {
+    expect(parseChartLabel('karpenter-1.14.1')).toEqual({ name: 'karpenter', version: '1.14.1' });
+    expect(parseChartLabel('karpenter-crd-v0.34.0')).toEqual({ name: 'karpenter-crd', version: 'v0.34.0' });
+    expect(parseChartLabel('karpenter-1.2.0-rc.1_build.5')).toEqual({
+      name: 'karpenter',
+      version: '1.2.0-rc.1+build.5',
+    });
+    expect(parseChartLabel('karpenter')).toBeUndefined();
+    expect(parseChartLabel(undefined)).toBeUndefined();
+  });
+
+  test('releases come from the objects’ Helm metadata: chart label, CRDs only, another chart', () => {
+    const labelled = (ns: string, chartLabel: string, release = 'karpenter') =>
+      controller('1.8.2', { namespace: ns, chartLabel, helm: helmOwner(release, ns) });
+    expect(
+      buildReleasesFromObjects(
+        [labelled('kube-system', 'karpenter-1.8.2'), controller('1.8.2', { namespace: 'manual' })],
+        crds('v1', { helm: helmOwner('karpenter-crd', 'kube-system') }),
+      ),
+    ).toEqual([
+      {
+        name: 'karpenter',
+        namespace: 'kube-system',
+        chart: 'karpenter',
+        chartVersion: '1.8.2',
+        appVersion: '1.8.2',
+        templatedCrds: [],
+        objects: ['Deployment kube-system/karpenter'],
+      },
+      {
+        name: 'karpenter-crd',
+        namespace: 'kube-system',
+        chart: 'karpenter-crd',
+        templatedCrds: V1_KINDS.map(([n]) => n).sort(),
+        objects: V1_KINDS.map(([n]) => `CustomResourceDefinition ${n}`).sort(),
+      },
+    ]);
+    // a controller labelled by another chart is not a Karpenter release; the route reports it
+    expect(buildReleasesFromObjects([labelled('kube-system', 'platform-2.0.0', 'platform')], [])).toEqual([]);
+    // a release whose CRDs sit next to its controller renders them as templates
+    const own = buildReleasesFromObjects(
+      [labelled('platform', 'karpenter-1.8.2')],
+      crds('v1', { helm: helmOwner('karpenter', 'platform') }),
+    );
+    expect(own.map((r) => [r.chart, r.namespace, r.templatedCrds.length])).toEqual([
+      ['karpenter', 'platform', 3],
+    ]);
+    // objects with only the managed-by label belong to no release
+    expect(buildReleasesFromObjects([controller('1.8.2', { helm: { managedBy: 'Helm' } })], [])).toEqual([]);
   });
 });

@@ -1,7 +1,4 @@
-import { gunzipSync } from 'node:zlib';
-import { CRDS, DEPLOYMENTS, SECRETS } from '../adapters/kube-resources.ts';
-import { parseAllDocuments } from 'yaml';
-import { KubeApiError } from '../adapters/kube-http.ts';
+import { CRDS, DEPLOYMENTS } from '../adapters/kube-resources.ts';
 import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
 import { describeError } from '../errors.ts';
 
@@ -40,23 +37,27 @@ export interface ControllerDeployment {
   /** Labelled `app.kubernetes.io/managed-by: Helm` or annotated with a Helm release. */
   helmManaged: boolean;
   helm: HelmOwnership;
+  /** The chart's own label `helm.sh/chart` (`karpenter-1.14.1`), which names the chart and its version. */
+  chartLabel?: string;
 }
 
-/** The revision of a Helm release that describes what is installed: the latest deployed one. */
+/**
+ * A Helm release of the karpenter or karpenter-crd chart, as its live objects show it: Helm annotates
+ * every object it installs with the release's name and namespace, and the karpenter chart labels its
+ * objects with `helm.sh/chart`. Helm's release records (Secrets) are never read, so the revision and
+ * its status are not known here; the install stage's apply reads them (see docs/adr/0007).
+ */
 export interface HelmRelease {
   name: string;
   namespace: string;
-  chart: string;
-  chartVersion: string;
+  chart: 'karpenter' | 'karpenter-crd';
+  /** From `helm.sh/chart`; the karpenter-crd chart labels nothing with it, so it is unknown for that chart. */
+  chartVersion?: string;
   appVersion?: string;
-  /** Status of `revision`. */
-  status: string;
-  revision: number;
-  /** The newest revision and its status; differs from `revision` after a failed or interrupted upgrade. */
-  latestRevision: number;
-  latestStatus: string;
-  /** CRDs the release renders as templates: `helm uninstall` of this release deletes them. */
+  /** Karpenter CRDs annotated with this release: Helm renders them as templates, and `helm uninstall` deletes them. */
   templatedCrds: string[];
+  /** The objects the release was recognised by (`Kind namespace/name`). */
+  objects: string[];
 }
 
 /** The conversion stanza of a CRD (`spec.conversion`), when it is a webhook. */
@@ -128,13 +129,9 @@ export interface InstalledKarpenter {
   unreadable: Unreadable[];
 }
 
-/**
- * Something detection could not read: `releases` when the Helm release Secrets cannot be listed at all
- * (nothing is known about releases then), `release` for one record that does not decode, `objects` for
- * NodePools, EC2NodeClasses or NodeClaims, whose state the 1.1 checks need.
- */
+/** Something detection could not read: NodePools, EC2NodeClasses or NodeClaims, whose state the 1.1 checks need. */
 export interface Unreadable {
-  scope: 'releases' | 'release' | 'objects';
+  scope: 'objects';
   what: string;
   error: string;
 }
@@ -199,7 +196,8 @@ export const HELM_RESOURCE_POLICY = 'helm.sh/resource-policy';
 
 export const COMPATIBILITY_ANNOTATION_PREFIX = 'compatibility.karpenter.';
 
-const KARPENTER_CHARTS = ['karpenter', 'karpenter-crd'];
+/** The karpenter chart's label naming the chart and its version. */
+export const HELM_CHART_LABEL = 'helm.sh/chart';
 
 const WEBHOOK_KINDS = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const;
 const webhookResource = (kind: (typeof WEBHOOK_KINDS)[number]): KubeResource => ({
@@ -268,6 +266,8 @@ function buildController(obj: KubeObject): ControllerDeployment {
     helmManaged: helm.managedBy === 'Helm' || helm.releaseName !== undefined,
     helm,
   };
+  const chartLabel = obj.metadata?.labels?.[HELM_CHART_LABEL];
+  if (chartLabel) out.chartLabel = chartLabel;
   if (obj.metadata?.uid) out.uid = obj.metadata.uid;
   if (image) out.image = image;
   if (fromLabel) {
@@ -291,112 +291,63 @@ async function readControllers(kube: KubePort): Promise<ControllerDeployment[]> 
     .sort(byKey((c) => `${c.namespace}\0${c.name}`));
 }
 
-/** The fields of a decoded Helm release the detection uses. */
-export interface DecodedRelease {
-  name?: string;
-  namespace?: string;
-  version?: number;
-  info?: { status?: string };
-  chart?: { metadata?: { name?: string; version?: string; appVersion?: string } };
-  manifest?: string;
+/** `karpenter-1.14.1` (or `karpenter-v0.34.0`) split into the chart's name and version; `+` is written `_` in labels. */
+export function parseChartLabel(label: string | undefined): { name: string; version: string } | undefined {
+  const m = label ? /^(.+?)-(v?\d+\.\d+\.\d+(?:[-_][0-9A-Za-z._-]+)?)$/.exec(label.trim()) : null;
+  return m ? { name: m[1]!, version: m[2]!.replace(/_/g, '+') } : undefined;
 }
 
 /**
- * Helm 3's storage format: the Secret's `release` data is base64 (the Secret's own encoding) of base64
- * of gzip of the release JSON; releases written without compression are read too, as Helm does.
+ * The karpenter and karpenter-crd releases, from the objects that carry Helm's release annotations:
+ * controller Deployments (whose `helm.sh/chart` label names the chart and its version) and Karpenter
+ * CRDs. A release whose objects are CRDs only is the karpenter-crd chart's; one whose controller is
+ * labelled with another chart is not Karpenter's. Pure, so each shape is tested without a cluster.
  */
-export function buildDecodedRelease(secretData: string): DecodedRelease {
-  const inner = Buffer.from(Buffer.from(secretData, 'base64').toString('utf8'), 'base64');
-  const gzip = inner[0] === 0x1f && inner[1] === 0x8b && inner[2] === 0x08;
-  return JSON.parse((gzip ? gunzipSync(inner) : inner).toString('utf8')) as DecodedRelease;
-}
-
-function templatedCrds(manifest: string | undefined): string[] {
-  if (!manifest || !manifest.includes('CustomResourceDefinition')) return [];
-  const names: string[] = [];
-  for (const doc of parseAllDocuments(manifest)) {
-    const obj = asMap(doc.toJS() as unknown);
-    const name = asString(asMap(obj.metadata).name);
-    if (obj.kind === 'CustomResourceDefinition' && name) names.push(name);
+export function buildReleasesFromObjects(
+  controllers: readonly ControllerDeployment[],
+  crds: readonly KarpenterCrd[],
+): HelmRelease[] {
+  interface Group {
+    name: string;
+    namespace: string;
+    controllers: ControllerDeployment[];
+    crds: KarpenterCrd[];
   }
-  return names.sort();
-}
-
-interface ReleaseRecord {
-  obj: KubeObject;
-  name: string;
-  namespace: string;
-  revision: number;
-  status: string;
-}
-
-/**
- * Releases are read from their storage Secrets. Superseded revisions are skipped at the server (they are
- * most of the history and never the answer); of the rest, only the revision that describes the release
- * is decoded, so the cost does not grow with history.
- */
-async function readReleases(kube: KubePort, unreadable: Unreadable[]): Promise<HelmRelease[]> {
-  let secrets: KubeObject[];
-  try {
-    secrets = await kube.list(SECRETS, { labelSelector: 'owner=helm,status!=superseded' });
-  } catch (e) {
-    if (!(e instanceof KubeApiError)) throw e;
-    unreadable.push({
-      scope: 'releases',
-      what: 'Helm release Secrets in all namespaces',
-      error: describeError(e),
-    });
-    return [];
-  }
-  const byRelease = new Map<string, ReleaseRecord[]>();
-  for (const obj of secrets) {
-    if (obj.type !== 'helm.sh/release.v1') continue;
-    const labels = obj.metadata?.labels ?? {};
-    const rec: ReleaseRecord = {
-      obj,
-      name: labels.name ?? '',
-      namespace: obj.metadata?.namespace ?? '',
-      revision: Number(labels.version ?? '0'),
-      status: labels.status ?? 'unknown',
-    };
-    const key = `${rec.namespace}/${rec.name}`;
-    byRelease.set(key, [...(byRelease.get(key) ?? []), rec]);
-  }
-  const out: HelmRelease[] = [];
-  for (const records of byRelease.values()) {
-    records.sort((a, b) => b.revision - a.revision);
-    const latest = records[0]!;
-    const chosen = records.find((r) => r.status === 'deployed') ?? latest;
-    if (chosen.status === 'uninstalled') continue;
-    const data = asString(asMap(chosen.obj.data).release);
-    let decoded: DecodedRelease;
-    let crds: string[];
-    try {
-      if (!data) throw new Error('the Secret has no release data');
-      decoded = buildDecodedRelease(data);
-      crds = templatedCrds(decoded.manifest);
-    } catch (e) {
-      unreadable.push({
-        scope: 'release',
-        what: `Helm release ${chosen.namespace}/${chosen.name} revision ${chosen.revision}`,
-        error: describeError(e),
-      });
-      continue;
+  const groups = new Map<string, Group>();
+  const group = (h: HelmOwnership): Group | undefined => {
+    if (!h.releaseName || !h.releaseNamespace) return undefined;
+    const key = `${h.releaseNamespace}/${h.releaseName}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { name: h.releaseName, namespace: h.releaseNamespace, controllers: [], crds: [] };
+      groups.set(key, g);
     }
-    const meta = decoded.chart?.metadata ?? {};
-    if (!meta.name || !KARPENTER_CHARTS.includes(meta.name)) continue;
+    return g;
+  };
+  for (const c of controllers) group(c.helm)?.controllers.push(c);
+  for (const c of crds) group(c.helm)?.crds.push(c);
+  const out: HelmRelease[] = [];
+  for (const g of groups.values()) {
+    const labelled = g.controllers.map((c) => parseChartLabel(c.chartLabel)).find((l) => l !== undefined);
+    let chart: HelmRelease['chart'];
+    if (labelled) {
+      if (labelled.name !== 'karpenter' && labelled.name !== 'karpenter-crd') continue;
+      chart = labelled.name;
+    } else if (g.controllers.length > 0) chart = 'karpenter';
+    else chart = 'karpenter-crd';
     const release: HelmRelease = {
-      name: decoded.name ?? chosen.name,
-      namespace: decoded.namespace ?? chosen.namespace,
-      chart: meta.name,
-      chartVersion: meta.version ?? '',
-      status: decoded.info?.status ?? chosen.status,
-      revision: decoded.version ?? chosen.revision,
-      latestRevision: latest.revision,
-      latestStatus: latest.status,
-      templatedCrds: crds,
+      name: g.name,
+      namespace: g.namespace,
+      chart,
+      templatedCrds: g.crds.map((c) => c.name).sort(),
+      objects: [
+        ...g.controllers.map((c) => `Deployment ${c.namespace}/${c.name}`),
+        ...g.crds.map((c) => `CustomResourceDefinition ${c.name}`),
+      ].sort(),
     };
-    if (meta.appVersion) release.appVersion = meta.appVersion;
+    if (labelled) release.chartVersion = labelled.version;
+    const appVersion = g.controllers.find((c) => c.versionSource === 'label')?.version;
+    if (appVersion) release.appVersion = appVersion;
     out.push(release);
   }
   return out.sort(byKey((r) => `${r.chart}\0${r.namespace}\0${r.name}`));
@@ -576,7 +527,7 @@ export function buildInstalledKarpenter(
   const releaseVersion = controllerRelease
     ? (normalizeVersion(controllerRelease.appVersion) ?? normalizeVersion(controllerRelease.chartVersion))
     : undefined;
-  const crdVersion = crdRelease ? normalizeVersion(crdRelease.chartVersion) : undefined;
+  const crdVersion = normalizeVersion(crdRelease?.chartVersion);
   if (labelled?.version) {
     out.version = labelled.version;
     out.versionSource = labelled.versionSource === 'label' ? 'deployment-label' : 'deployment-image';
@@ -592,22 +543,22 @@ export function buildInstalledKarpenter(
 }
 
 /**
- * Reads what Karpenter is installed, across all namespaces: controller Deployments, Helm releases of
- * the karpenter and karpenter-crd charts, the Karpenter CRDs, v1beta1 leftovers on NodePools,
- * EC2NodeClasses and NodeClaims, and Karpenter's webhook configurations. The upgrade route is decided
- * from this alone, so it reads everything a documented upgrade step depends on.
+ * Reads what Karpenter is installed, across all namespaces: controller Deployments, the Karpenter
+ * CRDs, the Helm releases of the karpenter and karpenter-crd charts as those objects' Helm metadata
+ * tells them, v1beta1 leftovers on NodePools, EC2NodeClasses and NodeClaims, and Karpenter's webhook
+ * configurations. The upgrade route is decided from this alone, so it reads everything a documented
+ * upgrade step depends on; it reads no Secret, so a planner without Secret access sees the same.
  */
 export async function readInstalledKarpenter(kube: KubePort): Promise<InstalledKarpenter> {
   const unreadable: Unreadable[] = [];
-  const [controllers, releases, crds, webhookConfigurations] = await Promise.all([
+  const [controllers, crds, webhookConfigurations] = await Promise.all([
     readControllers(kube),
-    readReleases(kube, unreadable),
     readCrds(kube),
     readWebhookConfigurations(kube),
   ]);
   const parts = {
     controllers,
-    releases,
+    releases: buildReleasesFromObjects(controllers, crds),
     crds,
     compatibilityAnnotations: [],
     incompleteNodeClassRefs: [],

@@ -101,7 +101,7 @@ export interface RouteStep {
   /** Chart values the step needs on top of the action's own (`--set` keys). */
   values: Record<string, string>;
   objects: RouteObject[];
-  /** For `forget-release`: the Secrets holding every revision of the release. */
+  /** For `forget-release`: the label selector of the Secrets holding every revision of `release`, listed when applied. */
   labelSelector?: string;
   /** For `adopt`: merged into each object's labels and annotations. */
   metadata?: { labels: Record<string, string>; annotations: Record<string, string> };
@@ -360,6 +360,8 @@ const ownershipMetadata = (name: string, namespace: string): NonNullable<RouteSt
   annotations: { [HELM_RELEASE_NAME]: name, [HELM_RELEASE_NAMESPACE]: namespace },
 });
 
+const chartOf = (r: HelmRelease): string => (r.chartVersion ? `${r.chart} ${r.chartVersion}` : r.chart);
+
 const sameRelease = (r: HelmRelease, name: string, namespace: string): boolean =>
   r.name === name && r.namespace === namespace;
 
@@ -420,11 +422,10 @@ function adoptionSteps(installed: InstalledKarpenter, ctx: Context, findings: Fi
       steps.push({
         id: `forget-release:${r.namespace}/${r.name}`,
         action: 'forget-release',
-        description: `Forget release ${r.namespace}/${r.name} (${r.chart} ${r.chartVersion}) by deleting its Helm records only: it renders ${r.templatedCrds.join(', ')} as templates, so \`helm uninstall\` would delete those CRDs and every object of their kinds`,
+        description: `Forget release ${r.namespace}/${r.name} (${chartOf(r)}) by deleting its Helm records only (the Secrets labelled owner=helm,name=${r.name} in ${r.namespace}): it renders ${r.templatedCrds.join(', ')} as templates, so \`helm uninstall\` would delete those CRDs and every object of their kinds`,
+        release: { name: r.name, namespace: r.namespace },
         values: {},
-        objects: [
-          objectRef('Secret', 'v1', `sh.helm.release.v1.${r.name}.v${r.latestRevision}`, r.namespace),
-        ],
+        objects: [],
         labelSelector: `owner=helm,name=${r.name}`,
         preconditions: [],
         source:
@@ -434,7 +435,7 @@ function adoptionSteps(installed: InstalledKarpenter, ctx: Context, findings: Fi
       steps.push({
         id: `uninstall-release:${r.namespace}/${r.name}`,
         action: 'uninstall-release',
-        description: `Uninstall release ${r.namespace}/${r.name} (${r.chart} ${r.chartVersion}) before the release in ${ctx.namespace} is installed, so two controllers never run at once; it renders no CRDs, and Helm never deletes the CRDs of a chart's crds/ folder`,
+        description: `Uninstall release ${r.namespace}/${r.name} (${chartOf(r)}) before the release in ${ctx.namespace} is installed, so two controllers never run at once; it renders no CRDs, and Helm never deletes the CRDs of a chart's crds/ folder`,
         release: { name: r.name, namespace: r.namespace },
         values: {},
         objects: [],
@@ -707,41 +708,13 @@ const PRE_V1BETA1_STEPS = [
   'upgrade to 0.33 or later (the upgrade guide sections "Upgrading to 0.33.0+" through "0.37.0+" list what changes), then run the action again: it takes 0.33–0.37 through the latest patch and 1.0 to the target',
 ];
 
-/** Blockers that stop any route: an interrupted Helm operation, or controllers at different versions. */
-function commonFindings(installed: InstalledKarpenter, ctx: Context): Finding[] {
+/**
+ * Blockers that stop any route: controllers at different versions. An interrupted Helm operation is
+ * known only from Helm's release records, which the plan does not read: the install stage's apply
+ * checks them (evaluateReleaseRecords) before its first write.
+ */
+function commonFindings(installed: InstalledKarpenter): Finding[] {
   const findings: Finding[] = [];
-  for (const r of installed.releases.filter((x) => desiredRelease(ctx, x))) {
-    if (!r.latestStatus.startsWith('pending-')) continue;
-    const fix =
-      r.status === 'deployed' && r.revision !== r.latestRevision
-        ? `roll back to the last deployed revision: \`helm rollback ${r.name} ${r.revision} -n ${r.namespace}\``
-        : `delete the record of the interrupted operation: \`kubectl delete secret -n ${r.namespace} sh.helm.release.v1.${r.name}.v${r.latestRevision}\`${
-            r.chart === 'karpenter-crd'
-              ? ' (never `helm uninstall` the CRD release: it deletes the CRDs)'
-              : ''
-          }`;
-    findings.push(
-      error(
-        'karpenter-helm-operation-pending',
-        `Helm release ${r.namespace}/${r.name} is ${r.latestStatus} at revision ${r.latestRevision}: an install, upgrade or rollback was interrupted and Helm refuses another`,
-        fix,
-      ),
-    );
-  }
-  for (const u of installed.unreadable.filter((x) => x.scope !== 'objects'))
-    findings.push(
-      u.scope === 'releases'
-        ? error(
-            'karpenter-releases-unreadable',
-            `${u.what} could not be listed (${u.error}): without them the route could duplicate or wrongly take over a Karpenter release`,
-            'give the action read access to Secrets in all namespaces (helm keeps its releases there)',
-          )
-        : {
-            level: 'warning',
-            code: 'karpenter-release-unreadable',
-            message: `${u.what} could not be decoded (${u.error}); if it is a Karpenter release, the route does not know it`,
-          },
-    );
   const versions = new Set(installed.controllers.map((c) => c.version ?? 'unknown'));
   if (versions.size > 1)
     findings.push(
@@ -816,7 +789,7 @@ export function evaluateUpgradePath(
       'karpenter-target-known-bad',
     );
 
-  const findings = commonFindings(installed, ctx);
+  const findings = commonFindings(installed);
   const from = parseVersion(installed.version);
   const notesFrom = from ?? parseVersion(installed.family === '1.0.x' ? '1.0.0' : '1.1.0')!;
 
