@@ -151,12 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
+    import ext_pricing
     import faults
     import kube_auth
 
     from serialize import SerializeServices
 
-    app = faults.FaultInjector(SerializeServices(DomainDispatcherApplication(create_backend_app)))
+    app = faults.FaultInjector(
+        ext_pricing.PricingService(SerializeServices(DomainDispatcherApplication(create_backend_app)))
+    )
     try:
         moto_server = make_server(args.host, args.port, app, threaded=True)
     except OSError as e:

@@ -875,6 +875,49 @@ def test_ssm_amis(env: Env) -> None:
     R.check("catalog AMIs exist in EC2", images)
 
 
+def test_pricing(env: Env) -> None:
+    R.section = "Pricing"
+    pricing = client("pricing", env.l.moto)
+    ec2 = env.ec2
+    common = [{"Type": "TERM_MATCH", "Field": f, "Value": v} for f, v in [
+        ("regionCode", REGION), ("serviceCode", "AmazonEC2"), ("preInstalledSw", "NA"),
+        ("operatingSystem", "Linux"), ("capacitystatus", "Used"), ("marketoption", "OnDemand")]]
+
+    def products(tenancy: str, family: str) -> dict[str, float]:
+        filters = common + [{"Type": "TERM_MATCH", "Field": "tenancy", "Value": tenancy},
+                            {"Type": "TERM_MATCH", "Field": "productFamily", "Value": family}]
+        out: dict[str, float] = {}
+        for page in pricing.get_paginator("get_products").paginate(
+                ServiceCode="AmazonEC2", Filters=filters, PaginationConfig={"PageSize": 100}):
+            for raw in page["PriceList"]:
+                item = json.loads(raw)
+                name = item["product"]["attributes"]["instanceType"]
+                for term in item["terms"]["OnDemand"].values():
+                    for dim in term["priceDimensions"].values():
+                        out[name] = float(dim["pricePerUnit"]["USD"])
+        return out
+
+    def every_type_priced() -> None:
+        shared = products("Shared", "Compute Instance")
+        metal = products("Dedicated", "Compute Instance (bare metal)")
+        listed = {t["InstanceType"]: t for p in ec2.get_paginator("describe_instance_types").paginate()
+                  for t in p["InstanceTypes"]}
+        ensure(len(shared) > 500, f"{len(shared)} shared products")
+        ensure(len(metal) > 50, f"{len(metal)} bare-metal products")
+        eq(set(shared) | set(metal), set(listed), "priced types == DescribeInstanceTypes")
+        ensure(all(listed[n].get("BareMetal") for n in metal), "bare-metal query returns metal types only")
+        ensure(all(p > 0 for p in [*shared.values(), *metal.values()]), "every price positive")
+        ensure(shared["m5.large"] < shared["m5.xlarge"] < shared["m5.2xlarge"], "prices grow with size")
+
+    def unknown_filter_matches_nothing() -> None:
+        page = pricing.get_products(ServiceCode="AmazonEC2", Filters=[
+            {"Type": "TERM_MATCH", "Field": "operatingSystem", "Value": "Windows"}])
+        eq(page["PriceList"], [], "Windows products")
+
+    R.check("GetProducts prices every instance type, shared and bare metal, paged", every_type_priced)
+    R.check("GetProducts filters by value", unknown_filter_matches_nothing)
+
+
 def test_iam_sqs_sts(env: Env) -> None:
     R.section = "IAM/SQS/STS"
     iam, sqs, sts = env.iam, env.sqs, env.sts
@@ -1276,6 +1319,7 @@ def main() -> int:
         test_kube_registration(env, api)
         test_ssm_amis(env)
         test_iam_sqs_sts(env)
+        test_pricing(env)
         test_faults(env)
         test_webhook(env, api)
         test_reset(env, api)
