@@ -1,4 +1,5 @@
 import { Refusal } from './errors.ts';
+import { APPLY_REQUIREMENTS, type ApplyRequirement } from './github/approval.ts';
 
 export const COMMANDS = ['plan', 'apply', 'drift', 'verify', 'matrix'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -27,6 +28,13 @@ export interface Inputs {
   lockWait: number;
   /** Approvals on the PR's head commit that a `/karpenter apply` comment needs. */
   approvals: number;
+  /** What a `/karpenter apply` must satisfy besides a fresh plan; all three unless narrowed. */
+  applyRequirements: ApplyRequirement[];
+  /**
+   * The branch pull requests must target for `/karpenter apply` and whose pushes apply; undefined
+   * means the repository's default branch.
+   */
+  baseBranch: string | undefined;
 }
 
 export type InputReader = (name: string) => string;
@@ -35,6 +43,7 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const FINGERPRINT = /^[0-9a-f]{64}$/;
+const BRANCH = /^(?!\/|.*(?:\/\/|\.\.|@\{|\/$|\.lock$|\.$))[^\s~^:?*[\\\p{Cc}]{1,255}$/u;
 
 /**
  * Parses the action inputs. All problems are collected and reported together, each naming the input
@@ -91,6 +100,31 @@ export function readInputs(get: InputReader): Inputs {
     problems.push(`input "fingerprint" must be the 64-character hex fingerprint printed by plan`);
   }
 
+  const applyRequirements: ApplyRequirement[] = [];
+  const requirementsText = text('apply-requirements');
+  for (const raw of (requirementsText ?? APPLY_REQUIREMENTS.join(',')).split(',')) {
+    const r = raw.trim();
+    if (r === '') continue;
+    if (!(APPLY_REQUIREMENTS as readonly string[]).includes(r)) {
+      problems.push(
+        `input "apply-requirements" names "${r}"; use a comma list out of ${APPLY_REQUIREMENTS.join(', ')}`,
+      );
+    } else if (!applyRequirements.includes(r as ApplyRequirement)) {
+      applyRequirements.push(r as ApplyRequirement);
+    }
+  }
+  if (requirementsText !== undefined && applyRequirements.length === 0 && problems.length === 0)
+    problems.push(
+      `input "apply-requirements" names no requirement; use a comma list out of ${APPLY_REQUIREMENTS.join(', ')}`,
+    );
+
+  const baseBranch = text('base-branch')?.replace(/^refs\/heads\//, '');
+  if (baseBranch !== undefined && !BRANCH.test(baseBranch)) {
+    problems.push(
+      `input "base-branch" is "${baseBranch}", which is not a branch name; name a branch such as main`,
+    );
+  }
+
   const whole = (name: string, fallback: number, min: number, max: number): number => {
     const v = text(name);
     if (v === undefined) return fallback;
@@ -118,6 +152,8 @@ export function readInputs(get: InputReader): Inputs {
     planDir: text('plan-dir'),
     lockWait: whole('lock-wait', 300, 0, 3600),
     approvals: whole('approvals', 1, 1, 10),
+    applyRequirements: APPLY_REQUIREMENTS.filter((r) => applyRequirements.includes(r)),
+    baseBranch,
   };
   if (problems.length > 0) {
     throw new Refusal(`invalid action inputs (${problems.length})`, problems);

@@ -41,6 +41,29 @@ export interface StandinFile {
   previous_filename?: string;
 }
 
+/** A check run (of a workflow) or a commit status on a pull request's head, as GraphQL's rollup shows it. */
+export interface StandinCheck {
+  name: string;
+  kind?: 'CheckRun' | 'StatusContext';
+  /** For a check run: `COMPLETED`, `IN_PROGRESS`, `QUEUED`. */
+  status?: string;
+  /** For a completed check run: `SUCCESS`, `FAILURE`, …; for a status: its state. */
+  conclusion?: string;
+  workflow?: string;
+  required?: boolean;
+}
+
+/** One entry of the repository's activity log (`GET /repos/{o}/{r}/activity`). */
+export interface StandinActivity {
+  id: number;
+  ref: string;
+  before: string;
+  after: string;
+  actor: StandinUser;
+  activity_type: 'push' | 'force_push' | 'branch_creation' | 'branch_deletion' | 'pr_merge';
+  timestamp: string;
+}
+
 export interface StandinPull {
   number: number;
   node_id: string;
@@ -55,6 +78,13 @@ export interface StandinPull {
   base: { sha: string; ref: string; repo: string };
   files: StandinFile[];
   created_at: string;
+  /** GraphQL `reviewDecision`: null where branch protection requires no reviews. */
+  reviewDecision: 'APPROVED' | 'CHANGES_REQUESTED' | 'REVIEW_REQUIRED' | null;
+  mergeable: 'MERGEABLE' | 'CONFLICTING' | 'UNKNOWN';
+  mergeStateStatus: 'CLEAN' | 'BLOCKED' | 'BEHIND' | 'DIRTY' | 'DRAFT' | 'HAS_HOOKS' | 'UNSTABLE' | 'UNKNOWN';
+  checks: StandinCheck[];
+  /** How many commits of the base branch the head lacks (the compare API's `behind_by`). */
+  behind_by: number;
 }
 
 export interface StandinReview {
@@ -84,6 +114,8 @@ export interface StandinFault {
   /** Matched against the request path without query; a string must match exactly. */
   path: string | RegExp;
   status: number | 'disconnect';
+  /** Carry the request out first, then fail it: a create that went through although its caller saw an error. */
+  after?: boolean;
   count?: number;
   message?: string;
   retryAfter?: number;
@@ -110,6 +142,8 @@ export interface StandinState {
   comments: StandinComment[];
   reviews: StandinReview[];
   permissions: Map<string, RepoRole>;
+  /** Newest last; `GET /activity` lists it newest first. */
+  activities: StandinActivity[];
   /** Commit SHA → numbers of the pull requests containing it (`GET /commits/{sha}/pulls`). */
   commitPulls: Map<string, number[]>;
   /** Ref or SHA → path → text. */
@@ -143,6 +177,16 @@ export interface GithubStandin {
       base?: Partial<StandinPull['base']>;
     },
   ): StandinPull;
+  /**
+   * A push of `sha` onto the pull request's branch by `actor` (its author when omitted): the head moves
+   * and the activity log records who pushed it, as GitHub does.
+   */
+  pushTo(
+    pullNumber: number,
+    sha: string,
+    actor?: string,
+    type?: StandinActivity['activity_type'],
+  ): StandinActivity;
   addIssue(i: {
     title: string;
     body?: string;
@@ -201,6 +245,7 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
     comments: [],
     reviews: [],
     permissions: new Map(),
+    activities: [],
     commitPulls: new Map(),
     files: new Map(),
   };
@@ -256,9 +301,40 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
         },
         files: p.files ?? [],
         created_at: p.created_at ?? now(),
+        reviewDecision: p.reviewDecision ?? null,
+        mergeable: p.mergeable ?? 'MERGEABLE',
+        mergeStateStatus: p.mergeStateStatus ?? 'CLEAN',
+        checks: p.checks ?? [],
+        behind_by: p.behind_by ?? 0,
       };
       state.pulls.set(number, pull);
+      if (pull.head.repo === fullName)
+        state.activities.push({
+          id: nextId++,
+          ref: `refs/heads/${pull.head.ref}`,
+          before: '0'.repeat(40),
+          after: pull.head.sha,
+          actor: pull.user,
+          activity_type: 'branch_creation',
+          timestamp: now(),
+        });
       return pull;
+    },
+    pushTo(pullNumber, sha, actor, type = 'push') {
+      const pull = state.pulls.get(pullNumber);
+      if (!pull) throw new Error(`#${pullNumber} does not exist`);
+      const activity: StandinActivity = {
+        id: nextId++,
+        ref: `refs/heads/${pull.head.ref}`,
+        before: pull.head.sha,
+        after: sha,
+        actor: actor === undefined ? pull.user : user(actor),
+        activity_type: type,
+        timestamp: now(),
+      };
+      pull.head.sha = sha;
+      state.activities.push(activity);
+      return activity;
     },
     addIssue(i) {
       const number = takeNumber(i.number);
@@ -563,6 +639,43 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
         ),
       ];
     }
+    // /activity
+    if (a === 'activity' && b === undefined && method === 'GET') {
+      need(token, 'contents', 'read');
+      const ref = url.searchParams.get('ref');
+      const type = url.searchParams.get('activity_type');
+      const full = ref && !ref.startsWith('refs/') ? `refs/heads/${ref}` : ref;
+      const all = state.activities
+        .filter((x) => (!full || x.ref === full) && (!type || x.activity_type === type))
+        .sort((x, y) => (url.searchParams.get('direction') === 'asc' ? x.id - y.id : y.id - x.id))
+        .map((x) => ({
+          id: x.id,
+          node_id: `RA_${x.id}`,
+          before: x.before,
+          after: x.after,
+          ref: x.ref,
+          timestamp: x.timestamp,
+          activity_type: x.activity_type,
+          actor: userJson(x.actor),
+        }));
+      return [200, paginate(all, url, res)];
+    }
+    // /compare/{base}...{head}
+    if (a === 'compare' && b && c === undefined && method === 'GET') {
+      need(token, 'contents', 'read');
+      const [baseRef, headSha] = decodeURIComponent(b).split('...');
+      const pull = [...state.pulls.values()].find((p) => p.head.sha === headSha && p.base.ref === baseRef);
+      if (!pull) throw new HttpError(404, 'Not Found');
+      return [
+        200,
+        {
+          status: pull.behind_by > 0 ? 'diverged' : 'ahead',
+          ahead_by: 1,
+          behind_by: pull.behind_by,
+          total_commits: 1,
+        },
+      ];
+    }
     // /collaborators/{login}/permission
     if (a === 'collaborators' && b && c === 'permission' && d === undefined && method === 'GET') {
       const login = decodeURIComponent(b);
@@ -600,6 +713,65 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
     const o = bodyObject(body);
     const query = typeof o.query === 'string' ? o.query : '';
     const variables = (o.variables ?? {}) as Record<string, unknown>;
+    if (/\bpullRequest\s*\(\s*number\s*:/.test(query)) {
+      if (!allows(token, 'pull-requests', 'read'))
+        return [200, { data: null, errors: [{ message: 'Resource not accessible by integration' }] }];
+      const pull = state.pulls.get(Number(variables.number));
+      if (variables.owner !== owner || variables.name !== name || !pull)
+        return [
+          200,
+          {
+            data: { repository: variables.owner === owner ? { pullRequest: null } : null },
+            errors: [
+              {
+                message: `Could not resolve to a PullRequest with the number of ${String(variables.number)}.`,
+              },
+            ],
+          },
+        ];
+      const contexts = pull.checks.map((c) =>
+        c.kind === 'StatusContext'
+          ? {
+              __typename: 'StatusContext',
+              context: c.name,
+              state: c.conclusion ?? 'PENDING',
+              isRequired: c.required ?? false,
+            }
+          : {
+              __typename: 'CheckRun',
+              name: c.name,
+              status: c.status ?? 'COMPLETED',
+              conclusion: (c.status ?? 'COMPLETED') === 'COMPLETED' ? (c.conclusion ?? 'SUCCESS') : null,
+              isRequired: c.required ?? false,
+              checkSuite: { workflowRun: c.workflow ? { workflow: { name: c.workflow } } : null },
+            },
+      );
+      return [
+        200,
+        {
+          data: {
+            repository: {
+              pullRequest: {
+                reviewDecision: pull.reviewDecision,
+                mergeable: pull.mergeable,
+                mergeStateStatus: pull.draft ? 'DRAFT' : pull.mergeStateStatus,
+                headRefOid: pull.head.sha,
+                commits: {
+                  nodes: [
+                    {
+                      commit: {
+                        oid: pull.head.sha,
+                        statusCheckRollup: contexts.length ? { contexts: { nodes: contexts } } : null,
+                      },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      ];
+    }
     if (/\bviewer\s*\{\s*login\s*\}/.test(query)) {
       const login = opts.graphqlDropsBotSuffix ? token.login.replace(/\[bot\]$/, '') : token.login;
       return [200, { data: { viewer: { login } } }];
@@ -654,7 +826,8 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
       const fault = faults.find(
         (f) => f.left > 0 && (!f.method || f.method === method) && matches(f.path, url.pathname),
       );
-      if (fault) {
+      const failAfter = fault?.after ? fault : undefined;
+      if (fault && !fault.after) {
         fault.left--;
         if (fault.status === 'disconnect') {
           req.socket.destroy();
@@ -689,7 +862,25 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
           const parts = url.pathname.split('/').filter(Boolean);
           if (parts[0] !== 'repos' || parts[1] !== owner || parts[2] !== name)
             throw new HttpError(404, 'Not Found');
-          result = handleRest(method, parts.slice(3), url, body, token, res);
+          result =
+            parts.length === 3 && method === 'GET'
+              ? [
+                  200,
+                  {
+                    full_name: fullName,
+                    name,
+                    owner: { login: owner },
+                    default_branch: state.repo.default_branch,
+                  },
+                ]
+              : handleRest(method, parts.slice(3), url, body, token, res);
+        }
+        if (failAfter) {
+          failAfter.left--;
+          if (failAfter.status === 'disconnect') req.socket.destroy();
+          else
+            send(failAfter.status, { message: failAfter.message ?? 'Server Error', documentation_url: DOCS });
+          return;
         }
         send(result[0], result[1]);
       } catch (e) {

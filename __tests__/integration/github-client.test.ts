@@ -88,6 +88,51 @@ describe('retries', () => {
     expect(debug.filter((l) => l.startsWith('retrying'))).toHaveLength(2);
   });
 
+  test('a comment POST that went through before it failed is found, not posted again', async () => {
+    const pr = gh.addPull();
+    const path = `/repos/acme/infra/issues/${pr.number}/comments`;
+    gh.fail({ method: 'POST', path, status: 502, after: true });
+    const c = await client().createIssueComment(pr.number, 'hello');
+    expect(c).toMatchObject({ body: 'hello', id: gh.commentsOn(pr.number)[0]!.id });
+    expect(gh.commentsOn(pr.number).map((x) => x.body)).toEqual(['hello']);
+    expect(gh.requestsTo('POST', path)).toHaveLength(1);
+    expect(gh.requestsTo('GET', path)).toHaveLength(1);
+  });
+
+  test('a comment POST whose connection dropped after it was carried out is found by the caller’s own finder', async () => {
+    const pr = gh.addPull();
+    const path = `/repos/acme/infra/issues/${pr.number}/comments`;
+    gh.addComment(pr.number, 'hello');
+    gh.fail({ method: 'POST', path, status: 'disconnect', after: true });
+    const finds: string[] = [];
+    const c = await client().createIssueComment(pr.number, 'hello', async () => {
+      finds.push('looked');
+      return (await client().listIssueComments(pr.number)).at(-1);
+    });
+    expect(finds).toEqual(['looked']);
+    expect(c.id).toBe(gh.commentsOn(pr.number)[1]!.id);
+    expect(gh.commentsOn(pr.number)).toHaveLength(2);
+    expect(gh.requestsTo('POST', path)).toHaveLength(1);
+  });
+
+  test('an issue POST that went through before it timed out is found, not opened again', async () => {
+    gh.fail({ method: 'POST', path: '/repos/acme/infra/issues', status: 504, after: true, count: 1 });
+    const issue = await client().createIssue({ title: 'Drift', body: 'report' });
+    expect([...gh.state.issues.values()].map((i) => [i.number, i.title])).toEqual([[issue.number, 'Drift']]);
+    expect(gh.requestsTo('POST', '/repos/acme/infra/issues')).toHaveLength(1);
+  });
+
+  test('a create that keeps failing without going through is given up after four attempts', async () => {
+    const pr = gh.addPull();
+    const path = `/repos/acme/infra/issues/${pr.number}/comments`;
+    gh.fail({ method: 'POST', path, status: 500, count: 10 });
+    const err = await failure(client().createIssueComment(pr.number, 'hello'));
+    expect(err.status).toBe(500);
+    expect(err.ambiguous).toBe(true);
+    expect(gh.requestsTo('POST', path)).toHaveLength(4);
+    expect(gh.commentsOn(pr.number)).toEqual([]);
+  });
+
   test('a secondary rate limit with retry-after is waited out and retried', async () => {
     const pr = gh.addPull();
     gh.fail({ path: `/repos/acme/infra/issues/${pr.number}/comments`, status: 403, retryAfter: 0 });
@@ -280,6 +325,70 @@ describe('endpoints', () => {
     expect(gh.requestsTo('GET', '/repos/acme/infra/contents/.github/karpenter.yaml')[0]?.query.ref).toBe(
       'b'.repeat(40),
     );
+  });
+
+  test('the default branch, a branch activity log newest first, and a comparison', async () => {
+    const pr = gh.addPull({ author: 'alice', head: { sha: '1'.repeat(40), ref: 'feature' }, behind_by: 2 });
+    gh.pushTo(pr.number, '2'.repeat(40), 'bob', 'force_push');
+    gh.addPull({ head: { ref: 'other' } });
+    const c = client();
+    await expect(c.readDefaultBranch()).resolves.toBe('main');
+    await expect(c.listBranchActivity('feature')).resolves.toEqual([
+      expect.objectContaining({
+        actor: 'bob',
+        before: '1'.repeat(40),
+        after: '2'.repeat(40),
+        activityType: 'force_push',
+      }),
+      expect.objectContaining({
+        actor: 'alice',
+        after: '1'.repeat(40),
+        activityType: 'branch_creation',
+        ref: 'refs/heads/feature',
+      }),
+    ]);
+    expect(gh.requestsTo('GET', '/repos/acme/infra/activity')[0]?.query).toMatchObject({
+      ref: 'refs/heads/feature',
+      direction: 'desc',
+    });
+    await expect(c.readComparison('main', '2'.repeat(40))).resolves.toEqual({
+      aheadBy: 1,
+      behindBy: 2,
+      status: 'diverged',
+    });
+  });
+
+  test("GitHub's verdict on a pull request: review decision, mergeability and the head's checks", async () => {
+    const pr = gh.addPull({
+      head: { sha: '3'.repeat(40) },
+      reviewDecision: 'REVIEW_REQUIRED',
+      mergeStateStatus: 'BLOCKED',
+      checks: [
+        { name: 'plan', workflow: 'karpenter plan', conclusion: 'SUCCESS', required: true },
+        { name: 'apply', workflow: 'karpenter apply', status: 'IN_PROGRESS', required: true },
+        { name: 'ci/legacy', kind: 'StatusContext', conclusion: 'FAILURE' },
+      ],
+    });
+    await expect(client().readPullStatus(pr.number)).resolves.toEqual({
+      reviewDecision: 'REVIEW_REQUIRED',
+      mergeable: 'MERGEABLE',
+      mergeStateStatus: 'BLOCKED',
+      headSha: '3'.repeat(40),
+      checks: [
+        { name: 'plan', workflow: 'karpenter plan', state: 'SUCCESS', required: true },
+        { name: 'apply', workflow: 'karpenter apply', state: 'PENDING', required: true },
+        { name: 'ci/legacy', workflow: undefined, state: 'FAILURE', required: false },
+      ],
+    });
+    const plain = gh.addPull();
+    await expect(client().readPullStatus(plain.number)).resolves.toMatchObject({
+      reviewDecision: undefined,
+      mergeStateStatus: 'CLEAN',
+      checks: [],
+    });
+    await expect(failure(client().readPullStatus(999))).resolves.toMatchObject({
+      githubMessage: expect.stringContaining('Could not resolve to a PullRequest') as unknown,
+    });
   });
 
   test('comments are created and updated with their links', async () => {

@@ -160,6 +160,24 @@ describe('sticky comment, GraphQL naming the bot without [bot]', () => {
   });
 });
 
+describe('sticky comment after a failed create', () => {
+  beforeEach(() => start());
+
+  test('a create that went through although it failed leaves one comment, found by its marker', async () => {
+    const pr = gh.addPull();
+    gh.fail({
+      method: 'POST',
+      path: `/repos/acme/infra/issues/${pr.number}/comments`,
+      status: 'disconnect',
+      after: true,
+    });
+    const r = await upsertStickyComment(client, pr.number, prod, planBody('prod', 'f1', 'plan'));
+    expect(r.created).toBe(true);
+    expect(gh.commentsOn(pr.number).map((c) => c.id)).toEqual([r.id]);
+    expect(posts(pr.number)).toHaveLength(1);
+  });
+});
+
 describe('drift issue', () => {
   beforeEach(() => start());
   const report = (drift: boolean, body = 'NodePool default differs') => ({
@@ -206,6 +224,53 @@ describe('drift issue', () => {
     expect(closed).toMatchObject({ state: 'closed', state_reason: 'completed' });
     expect(gh.commentsOn(opened.number ?? 0).map((c) => c.body)).toEqual([report(false).resolvedComment]);
     expect(gh.state.issues.size).toBe(1);
+  });
+
+  test('duplicates of ours are closed pointing at the oldest, which is kept up to date; clean closes them all', async () => {
+    const first = gh.addIssue({
+      title: 'old',
+      body: `${driftMarker('prod east')}\nold`,
+      author: 'github-actions[bot]',
+    });
+    const second = gh.addIssue({
+      title: 'old',
+      body: `${driftMarker('prod east')}\nold`,
+      author: 'github-actions[bot]',
+    });
+    await expect(reportDriftIssue(client, report(true))).resolves.toMatchObject({
+      action: 'updated',
+      number: first.number,
+    });
+    expect(gh.state.issues.get(first.number)).toMatchObject({ state: 'open', title: report(true).title });
+    expect(gh.state.issues.get(second.number)).toMatchObject({
+      state: 'closed',
+      state_reason: 'not_planned',
+    });
+    expect(gh.commentsOn(second.number).map((c) => c.body)).toEqual([
+      `Closed as a duplicate of #${first.number}.`,
+    ]);
+
+    const third = gh.addIssue({
+      title: 'x',
+      body: `${driftMarker('prod east')}\nx`,
+      author: 'github-actions[bot]',
+    });
+    await expect(reportDriftIssue(client, report(false))).resolves.toMatchObject({
+      action: 'closed',
+      number: first.number,
+    });
+    for (const n of [first.number, third.number]) {
+      expect(gh.state.issues.get(n)).toMatchObject({ state: 'closed', state_reason: 'completed' });
+      expect(gh.commentsOn(n).map((c) => c.body)).toEqual([report(false).resolvedComment]);
+    }
+  });
+
+  test('an issue create that went through although it failed opens exactly one issue', async () => {
+    gh.fail({ method: 'POST', path: '/repos/acme/infra/issues', status: 502, after: true });
+    const opened = await reportDriftIssue(client, report(true));
+    expect(opened.action).toBe('opened');
+    expect([...gh.state.issues.values()].map((i) => i.number)).toEqual([opened.number]);
+    expect(gh.requestsTo('POST', '/repos/acme/infra/issues')).toHaveLength(1);
   });
 
   test('none when the cluster is clean and no issue is open', async () => {

@@ -57,8 +57,10 @@ test('pull_request from a branch of the same repository', () => {
     graphqlUrl: 'https://api.github.com/graphql',
     serverUrl: 'https://github.com',
     runId: '4242',
+    runAttempt: '',
     runUrl: 'https://github.com/acme/infra/actions/runs/4242',
     actor: 'alice',
+    workflow: '',
     sha: 'f'.repeat(40),
     ref: 'refs/pull/12/merge',
     defaultBranch: 'main',
@@ -114,6 +116,7 @@ test('issue_comment on a pull request', () => {
     }),
   );
   expect(ctx.comment).toEqual({
+    action: 'created',
     id: 99,
     body: '/karpenter apply prod',
     author: 'bob',
@@ -132,7 +135,49 @@ test('issue_comment on a plain issue', () => {
       repository,
     }),
   );
-  expect(ctx.comment).toEqual({ id: 100, body: '', author: 'carol', issueNumber: 5, onPullRequest: false });
+  expect(ctx.comment).toEqual({
+    action: 'created',
+    id: 100,
+    body: '',
+    author: 'carol',
+    issueNumber: 5,
+    onPullRequest: false,
+  });
+});
+
+test.each(['edited', 'deleted'])(
+  'an %s comment keeps its action, so it is not taken for a new command',
+  (action) => {
+    const ctx = readGithubContext(
+      env('issue_comment', {
+        action,
+        issue: { number: 12, pull_request: { url: 'https://api.github.com/repos/acme/infra/pulls/12' } },
+        comment: { id: 99, body: '/karpenter apply', user: { login: 'bob' } },
+        changes: { body: { from: 'looks good' } },
+        repository,
+      }),
+    );
+    expect(ctx.comment?.action).toBe(action);
+  },
+);
+
+test('a payload without an action has an empty one, which no gate takes for created', () => {
+  const ctx = readGithubContext(
+    env('issue_comment', {
+      issue: { number: 12, pull_request: {} },
+      comment: { id: 99, body: '/karpenter apply', user: { login: 'bob' } },
+      repository,
+    }),
+  );
+  expect(ctx.comment?.action).toBe('');
+});
+
+test('the run attempt and the workflow name come from the runner', () => {
+  const ctx = readGithubContext(
+    env('push', { repository }, { GITHUB_RUN_ATTEMPT: '2', GITHUB_WORKFLOW: 'karpenter apply' }),
+  );
+  expect(ctx.runAttempt).toBe('2');
+  expect(ctx.workflow).toBe('karpenter apply');
 });
 
 test('push to the default branch', () => {
@@ -188,7 +233,9 @@ test('outside Actions: no repository, no run link, github.com defaults', () => {
     graphqlUrl: 'https://api.github.com/graphql',
     serverUrl: 'https://github.com',
     runId: '',
+    runAttempt: '',
     actor: '',
+    workflow: '',
     sha: '',
     ref: '',
   });

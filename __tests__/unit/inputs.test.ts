@@ -17,6 +17,23 @@ test('defaults: plan, the default config path, all stages, comment on, fail on d
   expect(i.fingerprint).toBeUndefined();
 });
 
+test('apply requirements: all three by default, the base branch from the repository', () => {
+  const i = readInputs(reader({}));
+  expect(i.applyRequirements).toEqual(['approved', 'mergeable', 'undiverged']);
+  expect(i.baseBranch).toBeUndefined();
+});
+
+test('apply requirements are deduplicated and put in a fixed order; base-branch takes a branch or its ref', () => {
+  const i = readInputs(
+    reader({
+      'apply-requirements': ' undiverged,approved , approved',
+      'base-branch': 'refs/heads/release/1.x',
+    }),
+  );
+  expect(i.applyRequirements).toEqual(['approved', 'undiverged']);
+  expect(i.baseBranch).toBe('release/1.x');
+});
+
 test('stages are deduplicated and put in pipeline order', () => {
   expect(readInputs(reader({ stages: 'verify, pools,pools' })).stages).toEqual(['pools', 'verify']);
 });
@@ -28,6 +45,16 @@ test.each([
   [{ 'aws-region': 'moon-1' }, 'input "aws-region" is "moon-1"'],
   [{ comment: 'maybe' }, 'input "comment" is "maybe"; use true or false'],
   [{ fingerprint: 'abc' }, 'input "fingerprint" must be the 64-character hex fingerprint'],
+  [
+    { 'apply-requirements': 'approved,reviewed' },
+    'input "apply-requirements" names "reviewed"; use a comma list out of approved, mergeable, undiverged',
+  ],
+  [
+    { 'apply-requirements': ' , ' },
+    'input "apply-requirements" names no requirement; use a comma list out of approved, mergeable, undiverged',
+  ],
+  [{ 'base-branch': 'feature..x' }, 'input "base-branch" is "feature..x", which is not a branch name'],
+  [{ 'base-branch': 'my branch' }, 'input "base-branch" is "my branch", which is not a branch name'],
 ])('bad input %j is refused with a message naming it', (values, message) => {
   expect(() => readInputs(reader(values))).toThrow(Refusal);
   try {

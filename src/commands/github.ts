@@ -7,11 +7,21 @@ import { loadConfig, selectCluster } from '../config/load.ts';
 import { Refusal, describeError } from '../errors.ts';
 import { buildFleetMatrix, readBaseConfig } from '../fleet/matrix.ts';
 import { parseApplyComment } from '../github/apply-comment.ts';
-import { evaluateApproval } from '../github/approval.ts';
-import { GitHubApiError, GitHubClient } from '../github/client.ts';
+import {
+  buildDeciders,
+  buildPushers,
+  evaluateApplyRequirements,
+  type ReviewInput,
+} from '../github/approval.ts';
+import { GitHubApiError, GitHubClient, type RepoPermission } from '../github/client.ts';
 import { readGithubContext, type GithubContext } from '../github/context.ts';
 import { reportDriftIssue } from '../github/drift-issue.ts';
-import { readStickyComment, upsertStickyComment } from '../github/sticky.ts';
+import {
+  buildFirstLine,
+  evaluateSameAuthor,
+  readStickyComment,
+  upsertStickyComment,
+} from '../github/sticky.ts';
 import type { Inputs } from '../inputs.ts';
 import { hasChanges, renderSummaryLine, type Plan } from '../plan/model.ts';
 import { parsePlanMarker, planMarker, renderPlanComment, renderPlanMarker } from '../render/markdown.ts';
@@ -53,8 +63,14 @@ function clusterName(inputs: Inputs, env: RunEnv): string | undefined {
   }
 }
 
-const applyMarker = (cluster: string) =>
-  `<!-- karpenter-action:apply cluster=${encodeURIComponent(cluster)} -->`;
+/**
+ * The hidden first line of an apply result. It names the run attempt, so that after a failed post the
+ * result can be looked for before it is posted again: one result per attempt, never two.
+ */
+const applyMarker = (cluster: string, ctx: GithubContext) =>
+  `<!-- karpenter-action:apply cluster=${encodeURIComponent(cluster)}${
+    ctx.runId ? ` run=${encodeURIComponent(ctx.runId)}.${encodeURIComponent(ctx.runAttempt || '1')}` : ''
+  } -->`;
 
 function applyHint(cluster: string): string {
   return `To apply: merge this pull request (the apply job on the default branch runs behind its protected environment), or comment \`/karpenter apply ${cluster}\` once the pull request is approved.`;
@@ -128,22 +144,58 @@ function readWorkspaceCommit(workspace: string): string | undefined {
   }
 }
 
+/** The plan comment of a pull request that an apply is judged against: its fingerprint and last change. */
+interface PlannedComment {
+  fingerprint: string;
+  changedAt: string;
+}
+
 /**
  * The fingerprint of the plan comment for `cluster` on a pull request, which must be the plan of
- * `headSha`; each gate words the refusals for its own situation.
+ * `headSha`, and when that comment last changed; each gate words the refusals for its own situation.
  */
-async function readPlannedFingerprint(
+async function readPlannedComment(
   client: GitHubClient,
   number: number,
   cluster: string,
   headSha: string,
   refuse: { missing: () => Refusal; stale: (plannedHead: string) => Refusal },
-): Promise<string> {
+): Promise<PlannedComment> {
   const comment = await readStickyComment(client, number, planMarker(cluster));
   const marker = comment ? parsePlanMarker(comment.body) : undefined;
-  if (!marker || marker.fingerprint === 'none') throw refuse.missing();
+  if (!comment || !marker || marker.fingerprint === 'none') throw refuse.missing();
   if (marker.head !== headSha) throw refuse.stale((marker.head ?? 'unknown').slice(0, 7));
-  return marker.fingerprint;
+  return { fingerprint: marker.fingerprint, changedAt: comment.updatedAt || comment.createdAt };
+}
+
+/** The branch applies come from: the `base-branch` input, else the repository's default branch. */
+async function readBaseBranch(client: GitHubClient, inputs: Inputs, ctx: GithubContext): Promise<string> {
+  return inputs.baseBranch ?? ctx.defaultBranch ?? (await client.readDefaultBranch());
+}
+
+/** Who pushed the head commit, or undefined when GitHub's activity log cannot tell (then nobody is trusted). */
+async function readPushers(
+  client: GitHubClient,
+  env: RunEnv,
+  branch: string,
+  sha: string,
+): Promise<string[] | undefined> {
+  try {
+    return buildPushers(await client.listBranchActivity(branch), sha);
+  } catch (e) {
+    if (e instanceof GitHubApiError && [403, 404, 410, 422].includes(e.status)) {
+      env.log.warn(`could not read the activity log of branch ${branch}: ${explainGithub(e)}`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+async function readPermissions(client: GitHubClient, logins: string[]): Promise<Map<string, RepoPermission>> {
+  const entries = await Promise.all(
+    logins.map(async (l) => [l.toLowerCase(), await client.readCollaboratorPermission(l)] as const),
+  );
+  return new Map(entries);
 }
 
 /** A `/karpenter apply` comment's requirements, checked in order; the first failure is the answer. */
@@ -151,6 +203,7 @@ async function approveFromComment(
   client: GitHubClient,
   inputs: Inputs,
   env: RunEnv,
+  ctx: GithubContext,
   cluster: string,
   number: number,
   commenter: string,
@@ -161,36 +214,67 @@ async function approveFromComment(
     throw new Refusal(
       `pull request #${number} comes from a fork; /karpenter apply runs only for branches of this repository`,
     );
+  const base = await readBaseBranch(client, inputs, ctx);
+  if (pr.base.ref !== base)
+    throw new Refusal(
+      `pull request #${number} targets branch ${pr.base.ref}, not ${base}; /karpenter apply runs only for pull requests into ${base}`,
+      [
+        `apply would carry out the whole head of the branch, while the review saw only its difference from ${pr.base.ref}; change the pull request's base to ${base}, then wait for the new plan and its approval`,
+      ],
+    );
   const permission = await client.readCollaboratorPermission(commenter);
   if (!['admin', 'maintain', 'write'].includes(permission))
     throw new Refusal(
       `@${commenter} may not apply: it takes write access to the repository (they have ${permission})`,
     );
-  const approval = evaluateApproval({
-    author: pr.user.login,
-    headSha: pr.head.sha,
-    reviews: (await client.listPullReviews(number)).map((r) => ({
-      id: r.id,
-      user: r.user.login,
-      state: r.state,
-      commitId: r.commitId,
-      submittedAt: r.submittedAt,
-    })),
-    required: inputs.approvals,
-  });
-  if (!approval.approved)
-    throw new Refusal(`pull request #${number} is not approved for apply`, approval.problems);
-  const fingerprint = await readPlannedFingerprint(client, number, cluster, pr.head.sha, {
+  const planned = await readPlannedComment(client, number, cluster, pr.head.sha, {
     missing: () =>
       new Refusal(`pull request #${number} has no plan for cluster ${cluster}`, [
         'wait for the plan workflow to comment, then comment /karpenter apply again',
       ]),
-    stale: (planned) =>
+    stale: (plannedHead) =>
       new Refusal(
-        `the plan on #${number} is for commit ${planned}, but the pull request's head is ${pr.head.sha.slice(0, 7)}`,
+        `the plan on #${number} is for commit ${plannedHead}, but the pull request's head is ${pr.head.sha.slice(0, 7)}`,
         ['wait for the plan of the newest commit, review it, then comment /karpenter apply again'],
       ),
   });
+  const wants = new Set(inputs.applyRequirements);
+  const reviews: ReviewInput[] = wants.has('approved')
+    ? (await client.listPullReviews(number)).map((r) => ({
+        id: r.id,
+        user: r.user.login,
+        state: r.state,
+        commitId: r.commitId,
+        submittedAt: r.submittedAt,
+      }))
+    : [];
+  const [permissions, pushers, status, comparison] = await Promise.all([
+    readPermissions(client, buildDeciders(pr.user.login, reviews)),
+    wants.has('approved') ? readPushers(client, env, pr.head.ref, pr.head.sha) : Promise.resolve([]),
+    wants.has('approved') || wants.has('mergeable')
+      ? client.readPullStatus(number)
+      : Promise.resolve(undefined),
+    wants.has('undiverged') ? client.readComparison(base, pr.head.sha) : Promise.resolve(undefined),
+  ]);
+  const verdict = evaluateApplyRequirements({
+    requirements: inputs.applyRequirements,
+    approval: {
+      author: pr.user.login,
+      headSha: pr.head.sha,
+      headRef: pr.head.ref,
+      reviews,
+      required: inputs.approvals,
+      permissions,
+      pushers,
+      planChangedAt: planned.changedAt,
+    },
+    status,
+    comparison,
+    baseRef: base,
+    ownWorkflow: ctx.workflow || undefined,
+  });
+  if (!verdict.approved)
+    throw new Refusal(`pull request #${number} is not approved for apply`, verdict.problems);
   const checkedOut = readWorkspaceCommit(env.workspace);
   if (checkedOut !== pr.head.sha)
     throw new Refusal(
@@ -199,26 +283,39 @@ async function approveFromComment(
         `check out the pull request's head before the action: actions/checkout with ref: refs/pull/${number}/head`,
       ],
     );
-  env.log.info(`approved by ${approval.approvers.join(', ')}; applying the plan ${fingerprint.slice(0, 12)}`);
-  return { fingerprint };
+  const by =
+    verdict.approvers.length > 0 ? `approved by ${verdict.approvers.join(', ')}` : 'requirements met';
+  env.log.info(
+    `${by} (${inputs.applyRequirements.join(', ')}); applying the plan ${planned.fingerprint.slice(0, 12)}`,
+  );
+  return { fingerprint: planned.fingerprint };
 }
 
-/** On the default branch after a merge: the merged pull request's last plan is the approved one. */
+/**
+ * On the base branch after a merge: the plan of the pull request that this push merged is the
+ * approved one. Only that pull request counts; a commit merely contained in some pull request (pushed
+ * straight to the branch) has no approved plan.
+ */
 async function approveFromMerge(
   client: GitHubClient,
   sha: string,
   cluster: string,
+  base: string,
 ): Promise<{ fingerprint: string; number: number }> {
-  const pulls = (await client.listPullsForCommit(sha)).filter((p) => p.mergedAt);
-  const pr = pulls.find((p) => p.mergeCommitSha === sha) ?? pulls[0];
+  const pulls = await client.listPullsForCommit(sha);
+  const pr = pulls.find((p) => p.mergedAt && p.mergeCommitSha === sha && p.base.ref === base);
   if (!pr)
     throw new Refusal(
-      `commit ${sha.slice(0, 7)} is not the merge of a pull request, so there is no approved plan`,
+      `commit ${sha.slice(0, 7)} is not the merge of a pull request into ${base}, so there is no approved plan`,
       [
+        ...pulls.map(
+          (p) =>
+            `pull request #${p.number} contains it, but ${p.mergedAt ? `was merged into ${p.base.ref} as commit ${(p.mergeCommitSha ?? 'unknown').slice(0, 7)}` : 'is not merged'}; only the push of its merge applies its plan`,
+        ),
         'apply on push needs the plan comment of the merged pull request; push changes through pull requests, or pass the "fingerprint" input',
       ],
     );
-  const fingerprint = await readPlannedFingerprint(client, pr.number, cluster, pr.head.sha, {
+  const { fingerprint } = await readPlannedComment(client, pr.number, cluster, pr.head.sha, {
     missing: () =>
       new Refusal(`merged pull request #${pr.number} has no plan comment for cluster ${cluster}`, [
         'the plan workflow must run on the pull request before it is merged',
@@ -232,8 +329,14 @@ async function approveFromMerge(
   return { fingerprint, number: pr.number };
 }
 
-function renderApplyResult(cluster: string, plan: Plan | undefined, error: unknown, runUrl?: string): string {
-  const lines = [applyMarker(cluster)];
+function renderApplyResult(
+  cluster: string,
+  ctx: GithubContext,
+  plan: Plan | undefined,
+  error: unknown,
+): string {
+  const runUrl = ctx.runUrl;
+  const lines = [applyMarker(cluster, ctx)];
   if (error === undefined) {
     lines.push(
       `### Karpenter apply for \`${escapeMarkdown(cluster)}\` succeeded`,
@@ -273,11 +376,18 @@ export async function runApplyCommand(inputs: Inputs, env: RunEnv): Promise<void
       env.log.info('the comment is not a /karpenter apply command on a pull request; nothing to do');
       return;
     }
+    if (ctx.comment.action !== 'created') {
+      env.annotate(
+        'warning',
+        `/karpenter apply ignored: the comment was ${ctx.comment.action || 'not newly created'}; only a newly created comment starts an apply, so post a new one`,
+      );
+      return;
+    }
     const client = gh.client;
     if (!client || !ctx.repo) throw new Refusal('/karpenter apply needs the github-token input');
     reportTo = ctx.comment.issueNumber;
     if (cmd.kind === 'invalid') {
-      await reply(gh, env, reportTo, `${applyMarker(cluster ?? '')}\n${escapeMarkdown(cmd.message)}`);
+      await reply(gh, env, reportTo, `${applyMarker(cluster ?? '', ctx)}\n${escapeMarkdown(cmd.message)}`);
       throw new Refusal(cmd.message);
     }
     if (cmd.cluster && cluster && cmd.cluster !== cluster) {
@@ -291,19 +401,28 @@ export async function runApplyCommand(inputs: Inputs, env: RunEnv): Promise<void
         client,
         inputs,
         env,
+        ctx,
         cluster,
         reportTo,
         ctx.comment.author,
       );
       approved = { ...inputs, fingerprint, cluster };
     } catch (e) {
-      await reply(gh, env, reportTo, renderApplyResult(cluster, undefined, e, ctx.runUrl));
+      await reply(gh, env, reportTo, renderApplyResult(cluster, ctx, undefined, e));
       throw e;
     }
   } else if (inputs.fingerprint === undefined && !inputs.autoApprove && gh.client && cluster && ctx.sha) {
-    const onDefault = ctx.defaultBranch !== undefined && ctx.ref === `refs/heads/${ctx.defaultBranch}`;
-    if (ctx.eventName === 'push' || (onDefault && ctx.eventName === 'workflow_dispatch')) {
-      const merged = await approveFromMerge(gh.client, ctx.sha, cluster);
+    const base = await readBaseBranch(gh.client, inputs, ctx);
+    const onBase = ctx.ref === `refs/heads/${base}`;
+    if (ctx.eventName === 'push' && !onBase)
+      throw new Refusal(
+        `apply on push runs only for pushes to ${base}; this push is to ${ctx.ref || 'an unknown ref'}`,
+        [
+          `a branch other than ${base} carries no reviewed plan; limit the workflow to \`on: push: branches: [${base}]\`, or set the "base-branch" input`,
+        ],
+      );
+    if (onBase && (ctx.eventName === 'push' || ctx.eventName === 'workflow_dispatch')) {
+      const merged = await approveFromMerge(gh.client, ctx.sha, cluster, base);
       approved = { ...inputs, fingerprint: merged.fingerprint };
       reportTo = merged.number;
     }
@@ -314,17 +433,31 @@ export async function runApplyCommand(inputs: Inputs, env: RunEnv): Promise<void
     await runApply(approved, env, { autoApprove: inputs.autoApprove, onPlanned: (p) => (plan = p) });
   } catch (e) {
     if (reportTo !== undefined && cluster)
-      await reply(gh, env, reportTo, renderApplyResult(cluster, plan, e, ctx.runUrl));
+      await reply(gh, env, reportTo, renderApplyResult(cluster, ctx, plan, e));
     throw e;
   }
   if (reportTo !== undefined && cluster)
-    await reply(gh, env, reportTo, renderApplyResult(cluster, plan, undefined, ctx.runUrl));
+    await reply(gh, env, reportTo, renderApplyResult(cluster, ctx, plan, undefined));
 }
 
+/**
+ * Posts an apply's answer on the pull request. Its marker names the run attempt, so after a failed
+ * post that went through anyway the answer is found instead of posted twice.
+ */
 async function reply(gh: GithubRun, env: RunEnv, number: number, body: string): Promise<void> {
-  if (!gh.client || !gh.comment) return;
+  const client = gh.client;
+  if (!client || !gh.comment) return;
+  const marker = buildFirstLine(body);
+  const findExisting = gh.ctx.runId
+    ? async () => {
+        const viewer = await client.readViewerLogin();
+        return (await client.listIssueComments(number)).find(
+          (c) => buildFirstLine(c.body) === marker && evaluateSameAuthor(c.user.login, viewer),
+        );
+      }
+    : undefined;
   try {
-    const c = await gh.client.createIssueComment(number, body);
+    const c = await client.createIssueComment(number, body, findExisting);
     if (c.url) env.setOutput('comment-url', c.url);
   } catch (e) {
     env.log.warn(`could not report on #${number}: ${explainGithub(e)}`);

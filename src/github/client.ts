@@ -1,4 +1,5 @@
 import type { Logger } from '../stages/types.ts';
+import { evaluateSameAuthor } from './sticky.ts';
 
 /** Which repository every REST path of the client is relative to. */
 export interface RepoRef {
@@ -75,6 +76,45 @@ export interface Issue {
 
 export type RepoPermission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
+/** One entry of the repository's activity log: who moved a branch from `before` to `after`, and how. */
+export interface RepoActivity {
+  ref: string;
+  before: string;
+  after: string;
+  actor: string;
+  activityType: string;
+  timestamp: string;
+}
+
+/** One check or commit status on the head commit, with whether branch protection requires it. */
+export interface PullCheck {
+  name: string;
+  /** The workflow a check run belongs to; undefined for commit statuses and checks of other apps. */
+  workflow: string | undefined;
+  /** `SUCCESS`, `FAILURE`, `PENDING`, … as GraphQL's rollup names them (a running check is `PENDING`). */
+  state: string;
+  required: boolean;
+}
+
+/**
+ * GitHub's own verdict on a pull request, which only GraphQL exposes: the review decision under
+ * branch protection (null without required reviews) and whether it could be merged now.
+ */
+export interface PullStatus {
+  reviewDecision: string | undefined;
+  mergeable: string;
+  mergeStateStatus: string;
+  headSha: string;
+  checks: PullCheck[];
+}
+
+/** How a head commit relates to a base branch, from the compare API. */
+export interface Comparison {
+  aheadBy: number;
+  behindBy: number;
+  status: string;
+}
+
 const PERMISSIONS: readonly RepoPermission[] = ['admin', 'maintain', 'write', 'triage', 'read', 'none'];
 const MAX_ATTEMPTS = 4;
 const MAX_RETRY_AFTER_S = 60;
@@ -92,6 +132,13 @@ export class GitHubApiError extends Error {
   readonly path: string;
   readonly githubMessage: string;
   readonly rateLimitReset: Date | undefined;
+  /**
+   * True when a write may have been carried out although it failed (a 5xx, a timeout, a dropped
+   * connection): repeating it blindly could create a second comment or issue.
+   */
+  get ambiguous(): boolean {
+    return this.method === 'POST' && (this.status === 0 || this.status >= 500);
+  }
   constructor(status: number, method: string, path: string, githubMessage: string, rateLimitReset?: Date) {
     super(
       status === 0
@@ -141,6 +188,16 @@ function buildPermissionNeeded(method: string, path: string): string {
   if (/\/(pulls|commits\/[^/]+\/pulls)(\/|$)/.test(p)) return `\`pull-requests: ${level}\``;
   if (/\/issues(\/|$)/.test(p)) return `\`issues: ${level}\``;
   return `\`contents: ${level}\``;
+}
+
+interface SendOptions {
+  allow404?: boolean;
+  /**
+   * Send once even when the failure is one that is otherwise retried (5xx, timeout): for creates,
+   * whose caller looks for what was created before sending again. Rate limits are still waited out:
+   * GitHub did not carry out those requests.
+   */
+  once?: boolean;
 }
 
 interface ApiResponse<T> {
@@ -237,10 +294,31 @@ export class GitHubClient {
     return raw.map(toComment);
   }
 
-  /** Comments on issues and pull requests alike (GitHub keeps both under the issues API). */
-  async createIssueComment(issueNumber: number, body: string): Promise<IssueComment> {
-    const r = await this.#rest<RawComment>('POST', `/issues/${issueNumber}/comments`, { body });
-    return toComment(r.data);
+  /**
+   * Comments on issues and pull requests alike (GitHub keeps both under the issues API). A create that
+   * failed in a way that may have gone through (a 5xx, a timeout) is never repeated blindly:
+   * `findExisting` (by default, a comment of ours with exactly this body) is asked first, so a retry
+   * cannot post a second copy.
+   */
+  async createIssueComment(
+    issueNumber: number,
+    body: string,
+    findExisting?: () => Promise<IssueComment | undefined>,
+  ): Promise<IssueComment> {
+    return this.#createOnce(
+      async () =>
+        toComment(
+          (await this.#rest<RawComment>('POST', `/issues/${issueNumber}/comments`, { body }, { once: true }))
+            .data,
+        ),
+      findExisting ??
+        (async () => {
+          const viewer = await this.readViewerLogin();
+          return (await this.listIssueComments(issueNumber)).find(
+            (c) => c.body === body && evaluateSameAuthor(c.user.login, viewer),
+          );
+        }),
+    );
   }
 
   /** Replaces a comment's body: sticky comments are edited in place rather than re-posted. */
@@ -383,10 +461,136 @@ export class GitHubClient {
     return raw.filter((i) => !i.pull_request).map(toIssue);
   }
 
-  /** Opens an issue, e.g. the one drift report of a cluster. */
-  async createIssue(issue: { title: string; body: string }): Promise<Issue> {
-    const r = await this.#rest<RawIssue>('POST', '/issues', issue);
-    return toIssue(r.data);
+  /**
+   * Opens an issue, e.g. the one drift report of a cluster. Like comments, a create that may have gone
+   * through is looked for (by default, an open issue of ours with this title and body) before it is
+   * sent again.
+   */
+  async createIssue(
+    issue: { title: string; body: string },
+    findExisting?: () => Promise<Issue | undefined>,
+  ): Promise<Issue> {
+    return this.#createOnce(
+      async () => toIssue((await this.#rest<RawIssue>('POST', '/issues', issue, { once: true })).data),
+      findExisting ??
+        (async () => {
+          const viewer = await this.readViewerLogin();
+          return (await this.listOpenIssues()).find(
+            (i) =>
+              i.title === issue.title && i.body === issue.body && evaluateSameAuthor(i.user.login, viewer),
+          );
+        }),
+    );
+  }
+
+  /** The repository's default branch, for runs whose event payload does not name it. */
+  async readDefaultBranch(): Promise<string> {
+    const url = new URL(`${this.apiUrl}/repos/${this.#repoPath()}`);
+    const r = await this.#send<{ default_branch?: string }>('GET', url, undefined, {});
+    if (!r.data.default_branch)
+      throw new GitHubApiError(r.status, 'GET', url.pathname, 'the repository has no default branch');
+    return r.data.default_branch;
+  }
+
+  /**
+   * The activity log of one branch, newest first: who pushed, force-pushed or created it, and which
+   * commit it pointed to after. It is the only record of who pushed a commit (authors can be forged).
+   */
+  async listBranchActivity(branch: string): Promise<RepoActivity[]> {
+    const raw = await this.#paginate<{
+      ref?: string;
+      before?: string;
+      after?: string;
+      actor?: { login?: string } | null;
+      activity_type?: string;
+      timestamp?: string;
+    }>('/activity', { ref: `refs/heads/${branch}`, direction: 'desc' });
+    return raw.map((a) => ({
+      ref: a.ref ?? '',
+      before: a.before ?? '',
+      after: a.after ?? '',
+      actor: a.actor?.login ?? '',
+      activityType: a.activity_type ?? '',
+      timestamp: a.timestamp ?? '',
+    }));
+  }
+
+  /**
+   * GitHub's own verdict on a pull request (review decision, mergeability, the head commit's checks and
+   * whether branch protection requires them), which REST does not expose.
+   */
+  async readPullStatus(number: number): Promise<PullStatus> {
+    const query = `query($owner:String!,$name:String!,$number:Int!){ repository(owner:$owner,name:$name){ pullRequest(number:$number){ reviewDecision mergeable mergeStateStatus headRefOid commits(last:1){ nodes{ commit{ oid statusCheckRollup{ contexts(first:100){ nodes{ __typename ... on CheckRun{ name status conclusion isRequired(pullRequestNumber:$number) checkSuite{ workflowRun{ workflow{ name } } } } ... on StatusContext{ context state isRequired(pullRequestNumber:$number) } } } } } } } } } }`;
+    type Context = {
+      __typename?: string;
+      name?: string;
+      status?: string;
+      conclusion?: string | null;
+      context?: string;
+      state?: string;
+      isRequired?: boolean;
+      checkSuite?: { workflowRun?: { workflow?: { name?: string } | null } | null } | null;
+    };
+    const data = await this.#graphql<{
+      repository?: {
+        pullRequest?: {
+          reviewDecision?: string | null;
+          mergeable?: string;
+          mergeStateStatus?: string;
+          headRefOid?: string;
+          commits?: {
+            nodes?: ({
+              commit?: { statusCheckRollup?: { contexts?: { nodes?: (Context | null)[] } } | null };
+            } | null)[];
+          };
+        } | null;
+      } | null;
+    }>(query, { owner: this.repo.owner, name: this.repo.repo, number });
+    const pr = data.repository?.pullRequest;
+    if (!pr)
+      throw new GitHubApiError(
+        200,
+        'POST',
+        new URL(this.graphqlUrl).pathname,
+        `pull request #${number} was not found`,
+      );
+    const contexts = pr.commits?.nodes?.at(-1)?.commit?.statusCheckRollup?.contexts?.nodes ?? [];
+    const checks: PullCheck[] = contexts.flatMap((c): PullCheck[] => {
+      if (!c) return [];
+      if (c.__typename === 'StatusContext')
+        return [
+          {
+            name: c.context ?? '',
+            workflow: undefined,
+            state: c.state ?? 'PENDING',
+            required: c.isRequired ?? false,
+          },
+        ];
+      return [
+        {
+          name: c.name ?? '',
+          workflow: c.checkSuite?.workflowRun?.workflow?.name ?? undefined,
+          state: c.status === 'COMPLETED' ? (c.conclusion ?? 'PENDING') : 'PENDING',
+          required: c.isRequired ?? false,
+        },
+      ];
+    });
+    return {
+      reviewDecision: pr.reviewDecision ?? undefined,
+      mergeable: pr.mergeable ?? 'UNKNOWN',
+      mergeStateStatus: pr.mergeStateStatus ?? 'UNKNOWN',
+      headSha: pr.headRefOid ?? '',
+      checks,
+    };
+  }
+
+  /** How far a commit is ahead of and behind a branch: an apply of a head that is behind would undo the base's newer changes. */
+  async readComparison(base: string, head: string): Promise<Comparison> {
+    const r = await this.#rest<{ ahead_by?: number; behind_by?: number; status?: string }>(
+      'GET',
+      `/compare/${encodeURIComponent(base)}...${encodeURIComponent(head)}`,
+    );
+    return { aheadBy: r.data.ahead_by ?? 0, behindBy: r.data.behind_by ?? 0, status: r.data.status ?? '' };
   }
 
   /** Edits or closes an issue; `stateReason` says why it was closed (`completed`, `not_planned`). */
@@ -433,11 +637,27 @@ export class GitHubClient {
     method: string,
     path: string,
     body?: unknown,
-    opts: { allow404?: boolean; query?: Record<string, string> } = {},
+    opts: SendOptions & { query?: Record<string, string> } = {},
   ): Promise<ApiResponse<T>> {
     const url = new URL(`${this.apiUrl}/repos/${this.#repoPath()}${path}`);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
-    return this.#send<T>(method, url, body, opts.allow404 ?? false);
+    return this.#send<T>(method, url, body, opts);
+  }
+
+  async #createOnce<T>(create: () => Promise<T>, findExisting: () => Promise<T | undefined>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await create();
+      } catch (e) {
+        if (!(e instanceof GitHubApiError) || !e.ambiguous || attempt >= MAX_ATTEMPTS) throw e;
+        await this.#wait(attempt, undefined, `${e.method} ${e.path}: ${e.status || ''} ${e.githubMessage}`);
+        const found = await findExisting();
+        if (found !== undefined) {
+          this.#log?.debug(`${e.method} ${e.path} had gone through before it failed; not sending it again`);
+          return found;
+        }
+      }
+    }
   }
 
   async #paginate<T>(path: string, query: Record<string, string> = {}): Promise<T[]> {
@@ -447,7 +667,7 @@ export class GitHubClient {
     const origin = url.origin;
     const all: T[] = [];
     while (url) {
-      const r: ApiResponse<T[]> = await this.#send<T[]>('GET', url, undefined, false);
+      const r: ApiResponse<T[]> = await this.#send<T[]>('GET', url, undefined, {});
       if (!Array.isArray(r.data))
         throw new GitHubApiError(r.status, 'GET', url.pathname, 'expected a list in the response');
       all.push(...r.data);
@@ -470,7 +690,7 @@ export class GitHubClient {
       'POST',
       url,
       { query, variables },
-      false,
+      {},
     );
     const errors = r.data.errors ?? [];
     if (!r.data.data || errors.length > 0)
@@ -487,7 +707,8 @@ export class GitHubClient {
     return `${encodeURIComponent(this.repo.owner)}/${encodeURIComponent(this.repo.repo)}`;
   }
 
-  async #send<T>(method: string, url: URL, body: unknown, allow404: boolean): Promise<ApiResponse<T>> {
+  async #send<T>(method: string, url: URL, body: unknown, opts: SendOptions): Promise<ApiResponse<T>> {
+    const allow404 = opts.allow404 ?? false;
     const where = `${url.pathname}${url.search}`;
     for (let attempt = 1; ; attempt++) {
       let res: Response;
@@ -506,7 +727,7 @@ export class GitHubClient {
         });
       } catch (e) {
         const reason = this.#redact(renderCause(e));
-        if (attempt >= MAX_ATTEMPTS) throw new GitHubApiError(0, method, where, reason);
+        if (attempt >= MAX_ATTEMPTS || opts.once) throw new GitHubApiError(0, method, where, reason);
         await this.#wait(attempt, undefined, `${method} ${where}: ${reason}`);
         continue;
       }
@@ -523,7 +744,7 @@ export class GitHubClient {
       const message = this.#redact(parseGithubMessage(text) || res.statusText || 'no message');
       const retryAfter = parseRetryAfter(res.headers);
       const retryable =
-        res.status >= 500 ||
+        (res.status >= 500 && !opts.once) ||
         res.status === 429 ||
         (res.status === 403 && (retryAfter !== undefined || /secondary rate limit/i.test(message)));
       if (retryable && attempt < MAX_ATTEMPTS) {

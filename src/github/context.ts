@@ -18,6 +18,8 @@ export interface PullContext {
 
 /** The comment that triggered an `issue_comment` run, e.g. `/karpenter apply`. */
 export interface CommentContext {
+  /** `created`, `edited` or `deleted`: only a newly created comment is a command. */
+  action: string;
   id: number;
   body: string;
   author: string;
@@ -33,9 +35,13 @@ export interface GithubContext {
   graphqlUrl: string;
   serverUrl: string;
   runId: string;
+  /** Which attempt of the run this is: a re-run is a new attempt and reports anew. */
+  runAttempt: string;
   /** Link to this run's log, for comments and issues to point at. */
   runUrl?: string;
   actor: string;
+  /** The running workflow's name (`GITHUB_WORKFLOW`): its own checks are not held against its apply. */
+  workflow: string;
   sha: string;
   ref: string;
   defaultBranch?: string;
@@ -51,6 +57,7 @@ interface RawPull {
 }
 
 interface RawEvent {
+  action?: string;
   pull_request?: RawPull;
   issue?: { number?: number; pull_request?: unknown };
   comment?: { id?: number; body?: string | null; user?: { login?: string } | null };
@@ -87,6 +94,7 @@ function buildPull(p: RawPull | undefined): PullContext | undefined {
 function buildComment(e: RawEvent): CommentContext | undefined {
   if (typeof e.comment?.id !== 'number' || typeof e.issue?.number !== 'number') return undefined;
   return {
+    action: typeof e.action === 'string' ? e.action : '',
     id: e.comment.id,
     body: e.comment.body ?? '',
     author: e.comment.user?.login ?? '',
@@ -123,8 +131,10 @@ export function readGithubContext(env: NodeJS.ProcessEnv = process.env): GithubC
     graphqlUrl: trimSlash(env.GITHUB_GRAPHQL_URL || `${apiUrl}/graphql`),
     serverUrl,
     runId,
+    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
     ...(repo && runId ? { runUrl: `${serverUrl}/${repo.owner}/${repo.repo}/actions/runs/${runId}` } : {}),
     actor: env.GITHUB_ACTOR ?? '',
+    workflow: env.GITHUB_WORKFLOW ?? '',
     sha: env.GITHUB_SHA ?? '',
     ref: env.GITHUB_REF ?? '',
     ...(event.repository?.default_branch ? { defaultBranch: event.repository.default_branch } : {}),

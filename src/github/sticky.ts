@@ -37,7 +37,8 @@ export async function readStickyComment(
 /**
  * Keeps one comment per issue or pull request and marker, edited in place, so a pull request shows
  * the current plan once instead of a growing pile. Someone else's comment carrying our marker is never
- * touched. `body` must already start with the marker line.
+ * touched. A create that failed but may have gone through is looked for by its marker before it is
+ * sent again. `body` must already start with the marker line.
  */
 export async function upsertStickyComment(
   client: GitHubClient,
@@ -49,8 +50,12 @@ export async function upsertStickyComment(
     throw new Error(`a sticky comment's body must start with its marker ${JSON.stringify(markerPrefix)}`);
   const existing = await readStickyComment(client, issueNumber, markerPrefix);
   if (!existing) {
-    const c = await client.createIssueComment(issueNumber, body);
-    return { id: c.id, created: true, url: c.url };
+    const c = await client.createIssueComment(issueNumber, body, () =>
+      readStickyComment(client, issueNumber, markerPrefix),
+    );
+    if (c.body === body) return { id: c.id, created: true, url: c.url };
+    const updated = await client.updateIssueComment(c.id, body);
+    return { id: updated.id, created: true, url: updated.url };
   }
   if (existing.body === body) return { id: existing.id, created: false, url: existing.url };
   const c = await client.updateIssueComment(existing.id, body);
