@@ -64,7 +64,7 @@ export function cliEnv(): RunEnv {
     workspace: process.cwd(),
     tempDir: process.cwd(),
     identity: `${userInfo().username}@${hostname()} pid ${process.pid}`,
-    // stdout is the plan; on a runner, workflow commands on stderr still mask
+    // stdout is the plan; the runner reads workflow commands on stderr too, and a terminal needs none
     mask: (secret) => {
       if (process.env.GITHUB_ACTIONS === 'true') process.stderr.write(`::add-mask::${secret}\n`);
     },
@@ -98,7 +98,7 @@ export async function run(
 ): Promise<void> {
   try {
     const inputs = readInputs((name) => core.getInput(name));
-    if (inputs.githubToken) core.setSecret(inputs.githubToken);
+    if (inputs.githubToken) (env.mask ?? core.setSecret)(inputs.githubToken);
     await runners[inputs.command](inputs, env);
   } catch (err) {
     reportFailure(err);
