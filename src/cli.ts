@@ -16,9 +16,11 @@ commands:
   token --cluster <name> [--region <region>]
                                   print an EKS token as a kubectl ExecCredential (like aws eks get-token)
   iam-policy [--config <path>] [--cluster <name>] [--role plan|apply|both] [--account-id <12 digits>]
-             [--repository owner/repo] [--environment <name>] [--default-branch <name>] [--format text|json]
+             [--repository owner/repo] [--environment <name>] [--default-branch <name>]
+             [--format text|json|manifests]
                                   print the IAM permission and trust policies of the read-only plan role and
-                                  the apply role, and the EKS access entries both need
+                                  the apply role, the EKS access entries both need, and the planner objects
+                                  (manifests: those objects alone, for kubectl apply --server-side)
 `;
 
 /** Turns `--name value` / `--name=value` flags into the action's INPUT_* form, so both entries share one parser. */

@@ -1,6 +1,7 @@
 import { globSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { loadConfig, type ClusterConfig } from '../../src/config/load.ts';
 import {
   AWS_ACTIONS,
@@ -16,6 +17,7 @@ import {
   type IamPolicyDocument,
 } from '../../src/commands/iam-policy.ts';
 import { Refusal } from '../../src/errors.ts';
+import { buildPlannerObjects, PLANNER_GROUP } from '../../src/stages/prereqs/planner-access.ts';
 import type { PolicyDocument } from '../../src/versions/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -264,16 +266,48 @@ describe('the documents', () => {
     );
   });
 
-  test('give both roles cluster-admin access entries', () => {
+  test('give the apply role a cluster-admin access entry, the plan role the planner group and no access policy', () => {
     expect(doc.kubernetes.accessPolicyArn).toBe(CLUSTER_ADMIN_ACCESS_POLICY);
     expect(doc.kubernetes.reason).toMatch(/dry-run/);
-    expect(doc.kubernetes.commands).toHaveLength(4);
-    expect(doc.kubernetes.commands[0]).toBe(
-      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan --type STANDARD`,
-    );
-    expect(doc.kubernetes.commands[3]).toMatch(
-      /^aws eks associate-access-policy .*role\/karpenter-action-apply --policy-arn arn:aws:eks::aws:cluster-access-policy\/AmazonEKSClusterAdminPolicy --access-scope type=cluster$/,
-    );
+    expect(doc.kubernetes.principals).toEqual({
+      plan: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan`,
+      apply: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply`,
+    });
+    expect(doc.kubernetes.commands).toEqual([
+      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan --type STANDARD --kubernetes-groups karpenter-action:planners`,
+      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply --type STANDARD`,
+      `aws eks associate-access-policy --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster`,
+    ]);
+    expect(doc.kubernetes.commands.filter((c) => c.includes('karpenter-action-plan '))).toHaveLength(1);
+    expect(doc.kubernetes.awsAuth).toEqual([
+      {
+        rolearn: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan`,
+        username: 'karpenter-action-planner:{{SessionName}}',
+        groups: ['karpenter-action:planners'],
+      },
+      {
+        rolearn: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply`,
+        username: 'karpenter-action',
+        groups: ['system:masters'],
+      },
+    ]);
+  });
+
+  test('carry the planner objects to apply once, policy first, with the command that applies them', () => {
+    const planner = doc.kubernetes.planner!;
+    expect(planner.group).toBe(PLANNER_GROUP);
+    expect(planner.manifests.kind).toBe('List');
+    expect(planner.manifests.items).toEqual(buildPlannerObjects(true));
+    expect(planner.commands).toEqual([
+      'karpenter-action iam-policy --cluster alpha-eks --format manifests | kubectl apply --server-side --field-manager=karpenter-action -f -',
+    ]);
+    const applyOnly = buildIamPolicyDocument(alpha, {
+      role: 'apply',
+      account: ACCOUNT,
+      repository: 'acme/platform',
+      environment: 'prod-apply',
+    });
+    expect(applyOnly.kubernetes.planner).toBeUndefined();
   });
 });
 
@@ -333,8 +367,22 @@ spec:
     expect(r.output).toContain('arn:aws:iam::<ACCOUNT_ID>:oidc-provider/token.actions.githubusercontent.com');
     expect(r.output.indexOf('# Kubernetes access')).toBeGreaterThan(r.output.indexOf('## Trust policy'));
     expect(r.output).toContain(
-      'aws eks associate-access-policy --cluster-name solo-eks --region ap-southeast-2',
+      `aws eks create-access-entry --cluster-name solo-eks --region ap-southeast-2 --principal-arn arn:aws:iam::<ACCOUNT_ID>:role/karpenter-action-plan --type STANDARD --kubernetes-groups karpenter-action:planners`,
     );
+    expect(r.output).not.toContain('aws eks associate-access-policy');
+    expect(r.output).toContain('karpenter-action:planners');
+    // the planner objects, policy first, in a heredoc an admin pastes once
+    const heredoc =
+      /kubectl apply --server-side --field-manager=karpenter-action -f - <<'EOF'\n([\s\S]*?)\nEOF/.exec(
+        r.output,
+      )![1]!;
+    expect(parseAllDocuments(heredoc).map((d) => d.toJS() as unknown)).toEqual(buildPlannerObjects(true));
+    expect(r.output).toMatch(/Kubernetes 1\.30 or later/);
+  });
+
+  test('prints the planner objects alone with --format manifests', () => {
+    const r = runIamPolicy({ workspace: dir, format: 'manifests', env: {} });
+    expect(parseAllDocuments(r.output).map((d) => d.toJS() as unknown)).toEqual(buildPlannerObjects(true));
   });
 
   test('defaults the repository to a placeholder and the environment to karpenter-apply', () => {
@@ -365,7 +413,7 @@ spec:
     expect(err).toBeInstanceOf(Refusal);
     expect((err as Refusal).details).toEqual([
       '--role is "admin"; use plan, apply or both',
-      '--format is "yaml"; use text or json',
+      '--format is "yaml"; use text, json or manifests',
       '--account-id "1234" is not a 12-digit AWS account id',
       'repository "acme" is not owner/repo',
     ]);

@@ -1,10 +1,12 @@
 import { Refusal } from '../errors.ts';
+import { PLANNER_GROUP, PLANNER_POLICY, PLANNER_ROLE } from '../stages/prereqs/planner-access.ts';
 import { buildPrincipalArn, type PrincipalArn } from './aws-credentials.ts';
 import { KubeApiError, type KubeHttp } from './kube-http.ts';
 
 /**
  * The one permission the access check asks about. Every command needs it: the install stage patches
- * CRDs, and a plan's server-side dry runs are authorized exactly like the writes they preview.
+ * CRDs, and a plan's server-side dry runs are authorized exactly like the writes they preview (the
+ * planner role has it too; its policy lets only dry-runs through).
  */
 export const REQUIRED_ACCESS = {
   verb: 'patch',
@@ -67,6 +69,9 @@ export function renderAccessFix(
       lines.push(
         `STS does not report role paths: if the role was created with a path, use its full ARN (arn:${partition}:iam::<account>:role/<path>/<name>) in both commands`,
       );
+    lines.push(
+      `for the read-only plan role, instead: an access entry with --kubernetes-groups ${PLANNER_GROUP} and no access policy, plus the planner objects (karpenter-action iam-policy prints both)`,
+    );
     return lines;
   }
   const user = principal.kind === 'user';
@@ -80,6 +85,20 @@ export function renderAccessFix(
     `the cluster's authentication mode is ${mode}${authenticationMode ? '' : ' (DescribeCluster reported none)'}: add this entry to ${user ? 'mapUsers' : 'mapRoles'} in the aws-auth ConfigMap of kube-system (kubectl edit -n kube-system configmap/aws-auth):\n${entry}`,
     `or with eksctl: eksctl create iamidentitymapping --cluster ${cluster} --region ${region} --arn ${principal.pathFreeArn} --username karpenter-action --group system:masters`,
     `or switch the cluster to access entries (aws eks update-cluster-config --name ${cluster} --access-config authenticationMode=API_AND_CONFIG_MAP) and create one for ${principal.arn}`,
+    `for the read-only plan role, instead: the group ${PLANNER_GROUP} in place of system:masters, plus the planner objects (karpenter-action iam-policy prints both)`,
+  ];
+}
+
+/**
+ * What a caller in the planner group needs when the cluster denies it: the planner objects, which
+ * nobody has applied yet (a brand-new cluster) or someone removed. An admin applies them once; from
+ * then on the prereqs stage keeps them.
+ */
+export function renderPlannerBootstrap(user: ClusterUser): string[] | undefined {
+  if (!user.groups.includes(PLANNER_GROUP)) return undefined;
+  return [
+    `it is in the planner group ${PLANNER_GROUP}, which no ClusterRole grants what a plan needs yet: the planner objects (ClusterRole and ClusterRoleBinding ${PLANNER_ROLE}, ValidatingAdmissionPolicy and binding ${PLANNER_POLICY}) are not in the cluster`,
+    `a cluster admin applies them once: karpenter-action iam-policy --cluster <name> --format manifests | kubectl apply --server-side --field-manager=karpenter-action -f - (Kubernetes 1.30 or later); the action's prereqs stage keeps them from then on`,
   ];
 }
 
@@ -100,6 +119,17 @@ export async function checkClusterAccess(
     const seen = user?.username
       ? `the cluster sees it as user "${user.username}"${user.groups.length > 0 ? ` in groups ${user.groups.join(', ')}` : ''}`
       : undefined;
+    const planner = user && !unknown ? renderPlannerBootstrap(user) : undefined;
+    if (planner) {
+      const who =
+        source.kind === 'kubeconfig'
+          ? `the credentials of kubeconfig ${source.path}`
+          : `the IAM principal ${buildPrincipalArn(await source.callerArn(), source.roleArn).arn}`;
+      throw new Refusal(
+        `${who} may not ${what} on ${source.kind === 'eks' ? `EKS cluster ${source.cluster}` : http.server}: the cluster maps it to the read-only planner, whose objects are missing`,
+        [seen, ...planner, reason].filter((d): d is string => !!d),
+      );
+    }
     if (source.kind === 'kubeconfig') {
       throw new Refusal(
         unknown

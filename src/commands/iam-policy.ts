@@ -1,9 +1,20 @@
+import { stringify } from 'yaml';
+import { FIELD_MANAGER, type KubeObject } from '../adapters/kube.ts';
 import { loadConfig, selectCluster, type ClusterConfig } from '../config/load.ts';
 import { loadManifests } from '../config/manifests.ts';
 import { renderIssue } from '../config/issues.ts';
 import { Refusal } from '../errors.ts';
 import { buildPrereqsDesired } from '../stages/prereqs.ts';
+import type { RoleMapping } from '../stages/prereqs/aws-auth.ts';
 import { buildDiscoveryTags, DISCOVERY_TAG } from '../stages/prereqs/discovery-tags.ts';
+import {
+  buildPlannerObjects,
+  PLANNER_GROUP,
+  PLANNER_POLICY,
+  PLANNER_ROLE,
+  PLANNER_USERNAME,
+  POLICY_MIN_KUBERNETES,
+} from '../stages/prereqs/planner-access.ts';
 import { POD_IDENTITY_AGENT } from '../stages/prereqs/pod-identity.ts';
 import { SPOT_ROLE } from '../stages/prereqs/spot-role.ts';
 import { buildInterruptionRules, type PolicyDocument, type PolicyStatement } from '../versions/index.ts';
@@ -382,7 +393,7 @@ export const SUGGESTED_ROLE_NAMES = {
   apply: 'karpenter-action-apply',
 } as const;
 
-/** The EKS access policy both roles need: plans diff by server-side-apply dry-run, which is authorized like the write. */
+/** The EKS access policy of the apply role, which installs charts, CRDs and RBAC. The plan role gets none. */
 export const CLUSTER_ADMIN_ACCESS_POLICY =
   'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
 
@@ -523,13 +534,33 @@ export interface RolePolicies {
   trust: PolicyDocument;
 }
 
-/** The Kubernetes side: both roles need cluster-admin through an EKS access entry. */
+/** The planner identity's Kubernetes objects, which an admin applies once before the first plan. */
+export interface PlannerBootstrap {
+  group: string;
+  clusterRole: string;
+  policy: string;
+  /** The four objects as one `v1` List, policy first: `kubectl apply --server-side -f` takes it as it is. */
+  manifests: { apiVersion: 'v1'; kind: 'List'; items: KubeObject[] };
+  /** How to apply them with the action's field manager, so the action owns them afterwards. */
+  commands: string[];
+}
+
+/**
+ * The Kubernetes side: the apply role is cluster admin through an access entry; the plan role gets an
+ * access entry with the planner group and no access policy, so it can read and dry-run but never write.
+ */
 export interface KubernetesAccess {
+  /** The access policy of the apply role. */
   accessPolicyArn: string;
   accessScope: { type: 'cluster' };
   principals: Partial<Record<'plan' | 'apply', string>>;
   reason: string;
+  /** The aws CLI lines that create the access entries (API and API_AND_CONFIG_MAP clusters). */
   commands: string[];
+  /** The same access for CONFIG_MAP clusters: entries for `mapRoles` of kube-system/aws-auth. */
+  awsAuth: RoleMapping[];
+  /** Present when the plan role is printed. */
+  planner?: PlannerBootstrap;
 }
 
 /** The `--format json` output: each requested role's policies and the access entries they need. */
@@ -544,6 +575,8 @@ export interface IamPolicyDocument {
 /** Which roles to print, and the account, repository and environment their policies name. */
 export interface IamPolicyOptions {
   role: 'plan' | 'apply' | 'both';
+  /** The config file, as the printed bootstrap command names it. */
+  configPath?: string;
   account: string;
   repository: string;
   environment: string;
@@ -564,6 +597,7 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
   };
   const principals: KubernetesAccess['principals'] = {};
   const commands: string[] = [];
+  const awsAuth: RoleMapping[] = [];
   for (const r of roles) {
     doc[r] = {
       permissions: buildPermissionsPolicy(ctx, r),
@@ -578,10 +612,18 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
     const principal = `arn:${ctx.partition}:iam::${opts.account}:role/${SUGGESTED_ROLE_NAMES[r]}`;
     principals[r] = principal;
     const common = `--cluster-name ${cluster.cluster} --region ${cluster.region} --principal-arn ${principal}`;
-    commands.push(
-      `aws eks create-access-entry ${common} --type STANDARD`,
-      `aws eks associate-access-policy ${common} --policy-arn ${CLUSTER_ADMIN_ACCESS_POLICY} --access-scope type=cluster`,
-    );
+    if (r === 'plan') {
+      commands.push(
+        `aws eks create-access-entry ${common} --type STANDARD --kubernetes-groups ${PLANNER_GROUP}`,
+      );
+      awsAuth.push({ rolearn: principal, username: PLANNER_USERNAME, groups: [PLANNER_GROUP] });
+    } else {
+      commands.push(
+        `aws eks create-access-entry ${common} --type STANDARD`,
+        `aws eks associate-access-policy ${common} --policy-arn ${CLUSTER_ADMIN_ACCESS_POLICY} --access-scope type=cluster`,
+      );
+      awsAuth.push({ rolearn: principal, username: 'karpenter-action', groups: ['system:masters'] });
+    }
   }
   return {
     ...doc,
@@ -589,11 +631,33 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
       accessPolicyArn: CLUSTER_ADMIN_ACCESS_POLICY,
       accessScope: { type: 'cluster' },
       principals,
-      reason:
-        'the plan computes diffs with server-side-apply dry-run and helm template, and the API server authorizes a dry-run exactly like the write, so the plan role needs the same Kubernetes access as the apply role',
+      reason: `the apply role installs charts, CRDs and RBAC, so it is cluster admin; the plan role is mapped to the group ${PLANNER_GROUP}, whose ClusterRole ${PLANNER_ROLE} reads what a plan reads and may create and patch the kinds a plan dry-runs, while the ValidatingAdmissionPolicy ${PLANNER_POLICY} refuses every write from that group that is not a dry-run; it reads no Secret`,
       commands,
+      awsAuth,
+      ...(principals.plan ? { planner: buildPlannerBootstrap(cluster.cluster, opts.configPath) } : {}),
     },
   };
+}
+
+/** The planner objects and how an admin applies them once; afterwards the prereqs stage keeps them. */
+export function buildPlannerBootstrap(cluster: string, configPath?: string): PlannerBootstrap {
+  const config = configPath && configPath !== DEFAULT_CONFIG ? ` --config ${configPath}` : '';
+  return {
+    group: PLANNER_GROUP,
+    clusterRole: PLANNER_ROLE,
+    policy: PLANNER_POLICY,
+    manifests: { apiVersion: 'v1', kind: 'List', items: buildPlannerObjects(true) },
+    commands: [
+      `karpenter-action iam-policy${config} --cluster ${cluster} --format manifests | kubectl apply --server-side --field-manager=${FIELD_MANAGER} -f -`,
+    ],
+  };
+}
+
+/** The planner objects as multi-document YAML, policy first (`--format manifests`). */
+export function renderPlannerManifests(): string {
+  return buildPlannerObjects(true)
+    .map((o) => stringify(o, { lineWidth: 0 }))
+    .join('---\n');
 }
 
 const json = (v: unknown) => JSON.stringify(v, null, 2);
@@ -638,15 +702,46 @@ export function renderIamPolicyText(doc: IamPolicyDocument, opts: IamPolicyOptio
       '',
     );
   }
+  const k = doc.kubernetes;
   out.push(
     '# Kubernetes access',
     '',
-    `Both roles need an EKS access entry with AmazonEKSClusterAdminPolicy at cluster scope: ${doc.kubernetes.reason}.`,
-    `The cluster's authentication mode must be API or API_AND_CONFIG_MAP. The role names below are suggestions (${Object.values(SUGGESTED_ROLE_NAMES).join(', ')}); use the names you create.`,
+    ...(k.principals.apply
+      ? [
+          `Apply role: an EKS access entry with AmazonEKSClusterAdminPolicy at cluster scope; it installs charts, CRDs and RBAC.`,
+        ]
+      : []),
+    ...(k.principals.plan
+      ? [
+          `Plan role: an EKS access entry with the Kubernetes group ${PLANNER_GROUP} and no access policy. The group is bound to the ClusterRole ${PLANNER_ROLE}: reads of what a plan reads, and create/patch on the kinds a plan diffs by server-side-apply dry-run. The ValidatingAdmissionPolicy ${PLANNER_POLICY} refuses every write from the group that is not a dry-run. It reads no Secret.`,
+        ]
+      : []),
+    `The role names below are suggestions (${Object.values(SUGGESTED_ROLE_NAMES).join(', ')}); use the names you create.`,
     '',
-    ...doc.kubernetes.commands,
+    ...k.commands,
+    '',
+    `On a cluster whose authentication mode is CONFIG_MAP, add these entries to mapRoles of the aws-auth ConfigMap in kube-system instead (role ARNs there carry no path):`,
+    '',
+    stringify(k.awsAuth, { lineWidth: 0 }).trimEnd(),
     '',
   );
+  if (k.planner) {
+    out.push(
+      '# Planner objects',
+      '',
+      `Once, by a cluster admin, before the first plan with the plan role: the ClusterRole ${PLANNER_ROLE} and its binding, the ValidatingAdmissionPolicy ${PLANNER_POLICY} and its binding. Applied with the field manager ${FIELD_MANAGER}, the action's prereqs stage owns them from then on: later plans show them unchanged, and drift checks watch them.`,
+      `They need Kubernetes ${POLICY_MIN_KUBERNETES} or later (kubectl version): older clusters serve no ValidatingAdmissionPolicy, and without it the role's dry-run verbs would be write verbs, so apply nothing here on such a cluster; plan with the apply role until the control plane is upgraded.`,
+      '',
+      ...k.planner.commands,
+      '',
+      'or, the same objects:',
+      '',
+      `kubectl apply --server-side --field-manager=${FIELD_MANAGER} -f - <<'EOF'`,
+      renderPlannerManifests().trimEnd(),
+      'EOF',
+      '',
+    );
+  }
   if (doc.plan) {
     out.push(
       `The plan role's trust also admits runs on the default branch (${opts.defaultBranch ?? 'main'}; --default-branch), which the scheduled drift check needs.`,
@@ -656,6 +751,7 @@ export function renderIamPolicyText(doc: IamPolicyDocument, opts: IamPolicyOptio
   return out.join('\n');
 }
 
+const DEFAULT_CONFIG = '.github/karpenter.yaml';
 const ACCOUNT_ID = /^\d{12}$/;
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENVIRONMENT = /^[^\s:'"`]{1,255}$/;
@@ -679,7 +775,8 @@ export function runIamPolicy(opts: {
   if (role !== 'plan' && role !== 'apply' && role !== 'both')
     problems.push(`--role is "${role}"; use plan, apply or both`);
   const format = opts.format ?? 'text';
-  if (format !== 'text' && format !== 'json') problems.push(`--format is "${format}"; use text or json`);
+  if (format !== 'text' && format !== 'json' && format !== 'manifests')
+    problems.push(`--format is "${format}"; use text, json or manifests`);
   const account = opts.accountId ?? '<ACCOUNT_ID>';
   if (opts.accountId !== undefined && !ACCOUNT_ID.test(opts.accountId))
     problems.push(`--account-id "${opts.accountId}" is not a 12-digit AWS account id`);
@@ -693,7 +790,7 @@ export function runIamPolicy(opts: {
     problems.push(`--default-branch "${opts.defaultBranch}" is not a branch name`);
   if (problems.length > 0) throw new Refusal('iam-policy: invalid flags', problems);
 
-  const configPath = opts.config ?? '.github/karpenter.yaml';
+  const configPath = opts.config ?? DEFAULT_CONFIG;
   const loaded = loadConfig(configPath, opts.workspace);
   if (!loaded.config) throw new Refusal(`invalid config ${configPath}`, loaded.issues.map(renderIssue));
   let cluster: ClusterConfig;
@@ -707,6 +804,7 @@ export function runIamPolicy(opts: {
   const wanted = buildDiscoveryTags(cluster.cluster, nodeClasses);
   const options: IamPolicyOptions = {
     role: role as IamPolicyOptions['role'],
+    configPath,
     account,
     repository,
     environment,
@@ -714,6 +812,11 @@ export function runIamPolicy(opts: {
     discoveryTagKeys: [...Object.keys(wanted.subnets), ...Object.keys(wanted.securityGroups)],
   };
   const document = buildIamPolicyDocument(cluster, options);
-  const output = format === 'json' ? `${json(document)}\n` : renderIamPolicyText(document, options);
+  const output =
+    format === 'json'
+      ? `${json(document)}\n`
+      : format === 'manifests'
+        ? renderPlannerManifests()
+        : renderIamPolicyText(document, options);
   return { output, document };
 }

@@ -35,6 +35,7 @@ import {
   planOidcProvider,
 } from './prereqs/identity.ts';
 import { applyNodeAccess, planNodeAccess, type NodeAccessInput } from './prereqs/node-access.ts';
+import { applyPlannerAccess, planPlannerAccess } from './prereqs/planner-access.ts';
 import {
   applyPodIdentity,
   planPodIdentity,
@@ -252,7 +253,7 @@ async function spotRoleExists(ctx: PrereqsContext): Promise<boolean> {
  * Plans the AWS prerequisites. The changes come in the order apply carries them out, each after what
  * it depends on: the Spot role; the node role; the controller policies, the OIDC provider and the
  * controller role; the queue, then its rules; the Pod Identity agent and association; node access;
- * discovery tags.
+ * the planner identity's RBAC and dry-run-only policy; discovery tags.
  */
 async function planPrereqs(ctx: PrereqsContext): Promise<StagePlan> {
   const { aws, cluster: c } = ctx;
@@ -370,6 +371,13 @@ async function planPrereqs(ctx: PrereqsContext): Promise<StagePlan> {
   const na = await planNodeAccess({ eks: aws.eks, kube: ctx.kube }, access);
   findings.push(...na.findings);
   add(na.changes, (ch) => applyNodeAccess({ eks: aws.eks, kube: ctx.kube }, access, ch));
+
+  const planner = await planPlannerAccess(ctx.kube, {
+    cluster: c.cluster,
+    ...(eks.version ? { kubernetesVersion: eks.version } : {}),
+  });
+  findings.push(...planner.findings);
+  add(planner.changes, (ch) => applyPlannerAccess(ctx.kube, planner, ch));
 
   const nodeClasses = fromManifests(ctx, 'EC2NodeClass');
   const wanted = buildDiscoveryTags(
