@@ -112,6 +112,45 @@ async function waitEstablished(e: Env, names: string[]): Promise<void> {
   }
 }
 
+/**
+ * A client acting as a user whose ClusterRole reads every kind detection reads and no Secret: the
+ * admin impersonates it, as the API server authorizes an impersonated request as that user.
+ */
+async function readerWithoutSecrets(e: Env): Promise<KubeClient> {
+  const user = 'detect-without-secrets';
+  const rbac = (kind: string): KubeResource => ({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: `${kind.toLowerCase()}s`,
+    kind,
+    namespaced: false,
+  });
+  await e.kube.create(rbac('ClusterRole'), {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: user },
+    rules: [
+      ['apps', 'deployments'],
+      ['apiextensions.k8s.io', 'customresourcedefinitions'],
+      ['admissionregistration.k8s.io', 'validatingwebhookconfigurations'],
+      ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations'],
+      ['karpenter.sh', '*'],
+      ['karpenter.k8s.aws', '*'],
+    ].map(([group, resource]) => ({ apiGroups: [group], resources: [resource], verbs: ['get', 'list'] })),
+  });
+  await e.kube.create(rbac('ClusterRoleBinding'), {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: user },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: user },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+  });
+  const kc = adminKube(e.cluster);
+  const current = kc.getCurrentUser()!;
+  kc.users = kc.users.map((u) => (u.name === current.name ? { ...u, impersonateUser: user } : u));
+  return new KubeClient(new KubeHttp(kc));
+}
+
 const V1_CRDS = ['ec2nodeclasses.karpenter.k8s.aws', 'nodeclaims.karpenter.sh', 'nodepools.karpenter.sh'];
 
 test('a fresh cluster has no Karpenter, and the route is a plain install', async () => {
@@ -170,13 +209,8 @@ test('karpenter-crd 1.0.8 installed by helm in karpenter, with the chart’s con
       name: 'karpenter-crd',
       namespace: 'karpenter',
       chart: 'karpenter-crd',
-      chartVersion: '1.0.8',
-      appVersion: '1.0.8',
-      status: 'deployed',
-      revision: 2,
-      latestRevision: 2,
-      latestStatus: 'deployed',
       templatedCrds: V1_CRDS,
+      objects: V1_CRDS.map((n) => `CustomResourceDefinition ${n}`),
     },
   ]);
   expect(installed.controllers).toEqual([
@@ -492,7 +526,7 @@ test('releases of 1.8.2 in another namespace: the route’s takeover, carried ou
     installed.releases.map((r) => [r.chart, r.name, r.namespace, r.chartVersion, r.templatedCrds]),
   ).toEqual([
     ['karpenter', 'karpenter', 'karpenter', '1.8.2', []],
-    ['karpenter-crd', 'karpenter-crd', 'karpenter', '1.8.2', crdNames],
+    ['karpenter-crd', 'karpenter-crd', 'karpenter', undefined, crdNames],
   ]);
   expect(installed.controllers).toEqual([
     expect.objectContaining({
@@ -500,6 +534,11 @@ test('releases of 1.8.2 in another namespace: the route’s takeover, carried ou
       helm: { managedBy: 'Helm', releaseName: 'karpenter', releaseNamespace: 'karpenter' },
     }),
   ]);
+
+  // a caller refused every Secret (Helm's release records among them) detects exactly the same
+  const reader = await readerWithoutSecrets(e);
+  await expect(reader.list(res('Secret'), { namespace: 'karpenter' })).rejects.toMatchObject({ code: 403 });
+  expect(await readInstalledKarpenter(reader)).toEqual(installed);
 
   const route = evaluateUpgradePath(installed, '1.14.1', { namespace: 'kube-system' });
   expect(route.status).toBe('upgrade');
@@ -527,7 +566,7 @@ test('releases of 1.8.2 in another namespace: the route’s takeover, carried ou
         break;
       case 'forget-release':
         for (const secret of await e.kube.list(res('Secret'), {
-          namespace: step.objects[0]!.namespace!,
+          namespace: step.release!.namespace,
           labelSelector: step.labelSelector!,
         }))
           await e.kube.delete(res('Secret'), secret.metadata!.name!, {
@@ -553,8 +592,8 @@ test('releases of 1.8.2 in another namespace: the route’s takeover, carried ou
 
   const after = await readInstalledKarpenter(e.kube);
   expect(after.controllers).toEqual([]);
-  expect(after.releases.map((r) => [r.chart, r.namespace, r.chartVersion])).toEqual([
-    ['karpenter-crd', 'kube-system', '1.14.1'],
+  expect(after.releases.map((r) => [r.chart, r.namespace, r.templatedCrds])).toEqual([
+    ['karpenter-crd', 'kube-system', [...crdNames, 'capacitybuffers.autoscaling.x-k8s.io'].sort()],
   ]);
   for (const [name, uid] of Object.entries(uids))
     expect(after.crds.find((c) => c.name === name)).toMatchObject({
