@@ -169,7 +169,7 @@ test('plan on a pull request: one comment per cluster, created once and then upd
     readFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), 'utf8').replace('cpu: 100', 'cpu: 200'),
   );
   headSha = commit('bigger pool');
-  gh.state.pulls.get(7)!.head.sha = headSha;
+  gh.pushTo(7, headSha);
   const second = await run({ command: 'plan' }, githubEnv('pull_request', pullEvent(7, headSha), headSha));
   expect(second.code).toBe(0);
   expect(planComments(7)).toHaveLength(1);
@@ -309,7 +309,7 @@ test('/karpenter apply refuses a plan that is stale, and a plan of an older comm
 
   // a new commit without a plan yet
   const newer = 'c'.repeat(40);
-  gh.state.pulls.get(7)!.head.sha = newer;
+  gh.pushTo(7, newer);
   gh.addReview(7, { author: 'bob', state: 'APPROVED', commitId: newer, submittedAt: '2026-11-28T11:00:00Z' });
   const old = await run(
     { command: 'apply' },
@@ -319,7 +319,7 @@ test('/karpenter apply refuses a plan that is stale, and a plan of an older comm
   expect(lastReply(7)).toContain(
     `is for commit ${headSha.slice(0, 7)}, but the pull request's head is ccccccc`,
   );
-  gh.state.pulls.get(7)!.head.sha = headSha;
+  gh.pushTo(7, headSha);
 });
 
 test("after a merge, apply on push applies the merged pull request's last plan and reports on it", async () => {
