@@ -25,31 +25,77 @@ export interface AwsClients {
   calls: Record<string, number>;
 }
 
-type Counted = { middlewareStack: { add: (...a: never[]) => void } };
+type Counted = {
+  middlewareStack: { add: (...a: never[]) => void };
+  send: (...a: never[]) => Promise<unknown>;
+};
 
-function countCalls<C extends Counted>(client: C, service: string, calls: Record<string, number>): C {
-  const add = client.middlewareStack.add as unknown as (
-    mw: (
-      next: (a: unknown) => Promise<unknown>,
-      ctx: { commandName?: string },
-    ) => (a: unknown) => Promise<unknown>,
-    o: { step: string; name: string },
-  ) => void;
+type AddMiddleware = (
+  mw: (
+    next: (a: unknown) => Promise<unknown>,
+    ctx: { commandName?: string },
+  ) => (a: unknown) => Promise<unknown>,
+  o: { step: string; name: string; priority?: string },
+) => void;
+
+/** The signal's reason as the error a refused call rejects with. */
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error(`AWS calls were stopped: ${String(r)}`);
+}
+
+/**
+ * Counts calls, and fences the client: once `signal` aborts, no call (nor a retry of one) is sent, and
+ * a call in flight is cut off, each rejecting with the signal's reason.
+ */
+function instrument<C extends Counted>(
+  client: C,
+  service: string,
+  calls: Record<string, number>,
+  signal: AbortSignal | undefined,
+): C {
+  const add = client.middlewareStack.add as unknown as AddMiddleware;
   add(
     (next, ctx) => (args) => {
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       const key = `${service}.${(ctx.commandName ?? 'Unknown').replace(/Command$/, '')}`;
       calls[key] = (calls[key] ?? 0) + 1;
       return next(args);
     },
     { step: 'initialize', name: 'karpenterActionCallCounter' },
   );
+  if (!signal) return client;
+  // each attempt passes here, after the retry middleware of the same step
+  add((next) => (args) => (signal.aborted ? Promise.reject(abortReason(signal)) : next(args)), {
+    step: 'finalizeRequest',
+    name: 'karpenterActionFence',
+    priority: 'low',
+  });
+  const send = (client.send as unknown as (cmd: unknown, o?: unknown) => Promise<unknown>).bind(client);
+  (client as { send: unknown }).send = async (cmd: unknown, o?: { abortSignal?: AbortSignal }) => {
+    const joined = o?.abortSignal ? AbortSignal.any([o.abortSignal, signal]) : signal;
+    try {
+      return await send(cmd, { ...o, abortSignal: joined });
+    } catch (e) {
+      throw signal.aborted ? abortReason(signal) : e;
+    }
+  };
   return client;
 }
 
-export function buildAwsClients(region: string, credentials?: () => Promise<AwsCredentialsLike>): AwsClients {
+/**
+ * The clients for a region and credentials. With `signal`, every call of every client honours it: an
+ * apply that lost its lock sends nothing more to AWS.
+ */
+export function buildAwsClients(
+  region: string,
+  credentials?: () => Promise<AwsCredentialsLike>,
+  signal?: AbortSignal,
+): AwsClients {
   const cfg = { region, ...(credentials ? { credentials } : {}), maxAttempts: 5 };
   const calls: Record<string, number> = {};
-  const sts = countCalls(new STSClient(cfg), 'STS', calls);
+  const wrap = <C extends Counted>(client: C, service: string) => instrument(client, service, calls, signal);
+  const sts = wrap(new STSClient(cfg), 'STS');
   const creds =
     credentials ??
     (async () => {
@@ -58,13 +104,13 @@ export function buildAwsClients(region: string, credentials?: () => Promise<AwsC
     });
   return {
     region,
-    eks: countCalls(new EKSClient(cfg), 'EKS', calls),
-    ec2: countCalls(new EC2Client(cfg), 'EC2', calls),
-    ssm: countCalls(new SSMClient(cfg), 'SSM', calls),
+    eks: wrap(new EKSClient(cfg), 'EKS'),
+    ec2: wrap(new EC2Client(cfg), 'EC2'),
+    ssm: wrap(new SSMClient(cfg), 'SSM'),
     sts,
-    iam: countCalls(new IAMClient(cfg), 'IAM', calls),
-    sqs: countCalls(new SQSClient(cfg), 'SQS', calls),
-    events: countCalls(new EventBridgeClient(cfg), 'EventBridge', calls),
+    iam: wrap(new IAMClient(cfg), 'IAM'),
+    sqs: wrap(new SQSClient(cfg), 'SQS'),
+    events: wrap(new EventBridgeClient(cfg), 'EventBridge'),
     credentials: creds,
     calls,
   };

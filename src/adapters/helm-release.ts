@@ -219,21 +219,24 @@ export class HelmReleases implements AsyncDisposable {
   readonly helmPath: string;
   readonly kubeconfig: TempKubeconfig;
   private readonly log: Logger | undefined;
+  /** Once aborted, no helm command starts and a running one is killed: an apply that lost its lock stops. */
+  readonly signal: AbortSignal | undefined;
 
-  constructor(helmPath: string, kubeconfig: TempKubeconfig, log?: Logger) {
+  constructor(helmPath: string, kubeconfig: TempKubeconfig, log?: Logger, signal?: AbortSignal) {
     this.helmPath = helmPath;
     this.kubeconfig = kubeconfig;
     this.log = log;
+    this.signal = signal;
   }
 
   /** Writes the kubeconfig for `kc`; dispose the result to remove it. */
   static async open(
     helmPath: string,
     kc: KubeConfig,
-    opts: { log?: Logger; mask?: (secret: string) => void } = {},
+    opts: { log?: Logger; mask?: (secret: string) => void; signal?: AbortSignal } = {},
   ): Promise<HelmReleases> {
     const file = await writeKubeconfig(kc, opts.mask ? { mask: opts.mask } : {});
-    return new HelmReleases(helmPath, file, opts.log);
+    return new HelmReleases(helmPath, file, opts.log, opts.signal);
   }
 
   /** `helm upgrade --install`: installs the release or upgrades it to this chart and these values. */
@@ -356,6 +359,11 @@ export class HelmReleases implements AsyncDisposable {
   }
 
   private async run(args: string[], helmTimeoutSeconds = DEFAULT_TIMEOUT_SECONDS): Promise<string> {
+    const stopped = (): Error => {
+      const r: unknown = this.signal?.reason;
+      return r instanceof Error ? r : new Error(`helm was stopped: ${String(r)}`);
+    };
+    if (this.signal?.aborted) throw stopped();
     const command = this.kubeconfig.scrub(`helm ${args.join(' ')}`);
     await this.kubeconfig.refresh();
     this.log?.debug(command);
@@ -368,10 +376,26 @@ export class HelmReleases implements AsyncDisposable {
       execFile(
         this.helmPath,
         [...args, '--kubeconfig', this.kubeconfig.path],
-        { env, maxBuffer: MAX_BUFFER, timeout: (helmTimeoutSeconds + 60) * 1000 },
+        {
+          env,
+          maxBuffer: MAX_BUFFER,
+          timeout: (helmTimeoutSeconds + 60) * 1000,
+          ...(this.signal ? { signal: this.signal } : {}),
+        },
         (err, stdout, stderr) => {
           if (!err) {
             resolve(stdout);
+            return;
+          }
+          if (this.signal?.aborted) {
+            reject(
+              new HelmCommandError(
+                command,
+                this.kubeconfig.scrub(stderr.trim()),
+                undefined,
+                `killed: ${this.kubeconfig.scrub(stopped().message)}`,
+              ),
+            );
             return;
           }
           const e = err as Error & { code?: unknown; killed?: boolean; signal?: string | null };

@@ -46,17 +46,44 @@ export interface KubeRequest {
 export class KubeHttp {
   readonly server: string;
   /** Requests sent, by method; the benchmark reports them. */
-  readonly calls: Record<string, number> = {};
+  readonly calls: Record<string, number>;
+  /**
+   * Once aborted, no request is sent and those in flight are cut off, rejecting with the signal's
+   * reason: an apply that lost its lock must not write another object.
+   */
+  readonly signal: AbortSignal | undefined;
   private readonly kc: KubeConfig;
   /** The KubeConfig this client authenticates with; helm is given the same credentials. */
   get kubeConfig(): KubeConfig {
     return this.kc;
   }
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, opts: { signal?: AbortSignal; calls?: Record<string, number> } = {}) {
     this.kc = kc;
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
+    this.signal = opts.signal;
+    this.calls = opts.calls ?? {};
+  }
+
+  /**
+   * The same credentials and call counts under another abort signal (none: never fenced). The apply
+   * lock renews and releases through a client the lock's own loss does not stop.
+   */
+  withSignal(signal: AbortSignal | undefined): KubeHttp {
+    return new KubeHttp(this.kc, { calls: this.calls, ...(signal ? { signal } : {}) });
+  }
+
+  /** The caller's signal joined with this client's; throws the fence's reason when it has already fired. */
+  private signalFor(req: KubeRequest): AbortSignal | undefined {
+    if (this.signal?.aborted) throw this.fenceReason();
+    const all = [req.signal, this.signal].filter((s): s is AbortSignal => s !== undefined);
+    return all.length > 1 ? AbortSignal.any(all) : all[0];
+  }
+
+  private fenceReason(): Error {
+    const r: unknown = this.signal?.reason;
+    return r instanceof Error ? r : new Error(`requests to ${this.server} were stopped: ${String(r)}`);
   }
 
   private async options(method: string, url: URL, req: KubeRequest, accept: string): Promise<RequestOptions> {
@@ -80,6 +107,7 @@ export class KubeHttp {
 
   /** One request; resolves to the parsed JSON body, or rejects with KubeApiError for any non-2xx. */
   async request<T>(method: string, path: string, req: KubeRequest = {}): Promise<T> {
+    const signal = this.signalFor(req);
     this.calls[method] = (this.calls[method] ?? 0) + 1;
     const url = this.url(path, req.query);
     const opts = await this.options(method, url, req, 'application/json');
@@ -87,10 +115,11 @@ export class KubeHttp {
       req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise<T>((resolve, reject) => {
-      const r = send({ ...opts, signal: req.signal, timeout: req.timeoutMs ?? 60_000 }, (res) => {
+      const fail = (e: Error) => reject(this.signal?.aborted ? this.fenceReason() : e);
+      const r = send({ ...opts, signal, timeout: req.timeoutMs ?? 60_000 }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
+        res.on('error', fail);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const code = res.statusCode ?? 0;
@@ -105,7 +134,7 @@ export class KubeHttp {
         });
       });
       r.on('timeout', () => r.destroy(new Error(`${method} ${path}: timed out`)));
-      r.on('error', reject);
+      r.on('error', fail);
       if (payload !== undefined) r.write(payload);
       r.end();
     });
@@ -113,19 +142,31 @@ export class KubeHttp {
 
   /**
    * A streaming GET (watch): calls onEvent for each JSON line until the server closes the stream or the
-   * signal aborts. Resolves when the stream ends; the caller resumes from the last resourceVersion.
+   * signal aborts. Resolves when the stream ends; the caller resumes from the last resourceVersion. A
+   * line that is not JSON (a proxy's error page in the middle of the stream) ends it with a
+   * KubeWatchLineError carrying the line's first bytes, as does an onEvent that throws.
    */
   async stream(path: string, req: KubeRequest, onEvent: (event: unknown) => void): Promise<void> {
+    const signal = this.signalFor(req);
     this.calls.WATCH = (this.calls.WATCH ?? 0) + 1;
     const url = this.url(path, req.query);
     const opts = await this.options('GET', url, req, 'application/json');
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise<void>((resolve, reject) => {
-      const r = send({ ...opts, signal: req.signal }, (res) => {
+      let settled = false;
+      const settle = (e?: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (this.signal?.aborted) reject(this.fenceReason());
+        else if (e === undefined || req.signal?.aborted) resolve();
+        else reject(e instanceof Error ? e : new Error(`${path}: ${JSON.stringify(e)}`));
+      };
+      const r = send({ ...opts, signal }, (res) => {
         const code = res.statusCode ?? 0;
         if (code < 200 || code >= 300) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', settle);
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             let status: KubeStatus | undefined;
@@ -134,26 +175,60 @@ export class KubeHttp {
             } catch {
               status = undefined;
             }
-            reject(new KubeApiError(code, 'GET', path, status, text));
+            settle(new KubeApiError(code, 'GET', path, status, text));
           });
           return;
         }
         let buf = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          if (settled) return;
           buf += chunk;
           let nl: number;
           while ((nl = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
-            if (line) onEvent(JSON.parse(line));
+            if (!line) continue;
+            let event: unknown;
+            try {
+              event = JSON.parse(line);
+            } catch {
+              settle(new KubeWatchLineError(path, line));
+              r.destroy();
+              return;
+            }
+            try {
+              onEvent(event);
+            } catch (e) {
+              settle(e);
+              r.destroy();
+              return;
+            }
           }
         });
-        res.on('end', () => resolve());
-        res.on('error', (e) => (req.signal?.aborted ? resolve() : reject(e)));
+        res.on('end', () => {
+          const rest = buf.trim();
+          settle(rest && !settled ? new KubeWatchLineError(path, rest) : undefined);
+        });
+        res.on('error', settle);
+        res.on('close', () => settle());
       });
-      r.on('error', (e) => (req.signal?.aborted ? resolve() : reject(e)));
+      r.on('error', settle);
       r.end();
     });
+  }
+}
+
+/** A watch stream sent a line that is not a JSON event; the message quotes its first bytes. */
+export class KubeWatchLineError extends Error {
+  override readonly name = 'KubeWatchLineError';
+  /** The line's first 80 characters, control characters replaced. */
+  readonly head: string;
+  constructor(path: string, line: string) {
+    const head = line.slice(0, 80).replace(/\p{Cc}/gu, ' ');
+    super(
+      `the watch of ${path} sent a line that is not a JSON event: "${head}${line.length > 80 ? '…' : ''}"`,
+    );
+    this.head = head;
   }
 }

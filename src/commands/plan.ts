@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Refusal } from '../errors.ts';
+import { describeError, Refusal } from '../errors.ts';
 import type { Inputs, StageName } from '../inputs.ts';
 import { buildFingerprint } from '../plan/fingerprint.ts';
 import {
@@ -22,7 +22,8 @@ import { homedir } from 'node:os';
 import type { StageResult } from '../stages/types.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { prepare, type Prepared, type RunEnv } from './prepare.ts';
-import { acquireApplyLock } from '../adapters/apply-lock.ts';
+import { acquireApplyLock, ApplyLockLost } from '../adapters/apply-lock.ts';
+import { KubeClient } from '../adapters/kube.ts';
 
 /** Stages this build can plan; the others are reported as not run. */
 const AVAILABLE: readonly StageName[] = ['prereqs', 'install', 'pools'];
@@ -175,20 +176,38 @@ export async function runApply(
   env: RunEnv,
   opts: { autoApprove?: boolean; onPrepared?: (p: Prepared) => void; onPlanned?: (p: Plan) => void } = {},
 ): Promise<StageResult[]> {
-  const prepared = await prepare(inputs, env);
+  // One signal fences the run: when the lock is lost, every later AWS, Kubernetes and helm call fails
+  // before it is sent, and a helm command in flight is killed.
+  const fence = new AbortController();
+  const prepared = await prepare(inputs, env, { signal: fence.signal });
   opts.onPrepared?.(prepared);
   // The re-plan, the comparison with the approved plan and the writes all happen under the lock, so
   // a second apply waits for this one and then plans against what this one left.
-  const lock = await acquireApplyLock(prepared.kube, {
+  const lock = await acquireApplyLock(new KubeClient(prepared.kube.http.withSignal(undefined)), {
     holder: env.identity ?? 'karpenter-action',
     waitSeconds: inputs.lockWait,
+    fence,
     log: env.log,
   });
   try {
-    return await applyLocked(inputs, env, prepared, opts.autoApprove === true, opts.onPlanned);
+    const results = await applyLocked(inputs, env, prepared, opts.autoApprove === true, opts.onPlanned);
+    if (fence.signal.aborted) throw evaluateLockLoss(fence.signal, undefined);
+    return results;
+  } catch (e) {
+    throw fence.signal.aborted ? evaluateLockLoss(fence.signal, e) : e;
   } finally {
     await lock.release();
   }
+}
+
+/** The apply's error once its lock was lost: the loss first, then what failed because of it. */
+function evaluateLockLoss(signal: AbortSignal, cause: unknown): Error {
+  const lost: unknown = signal.reason;
+  if (!(lost instanceof ApplyLockLost) || cause === lost)
+    return (cause as Error | undefined) ?? (lost as Error);
+  const what =
+    cause instanceof Refusal ? [cause.message, ...cause.details] : cause ? [describeError(cause)] : [];
+  return new ApplyLockLost(`${lost.message}; the apply stopped`, [...lost.details, ...what]);
 }
 
 async function applyLocked(

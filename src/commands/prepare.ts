@@ -61,9 +61,14 @@ function refuseIssues(env: RunEnv, what: string, issues: ConfigIssue[]): never {
 
 /**
  * Loads the config and manifests (all offline problems reported at once, before any AWS or Kubernetes
- * call), then connects to AWS and the cluster and fills the placeholders that need AWS.
+ * call), then connects to AWS and the cluster and fills the placeholders that need AWS. With `signal`,
+ * every AWS, Kubernetes and helm call of the prepared run honours it (an apply's lock fence).
  */
-export async function prepare(inputs: Inputs, env: RunEnv): Promise<Prepared> {
+export async function prepare(
+  inputs: Inputs,
+  env: RunEnv,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Prepared> {
   const loaded = loadConfig(inputs.config, env.workspace);
   if (!loaded.config) refuseIssues(env, `invalid config ${inputs.config}`, loaded.issues);
   const config = loaded.config;
@@ -109,7 +114,7 @@ export async function prepare(inputs: Inputs, env: RunEnv): Promise<Prepared> {
       `acting as ${inputs.roleToAssume} (GitHub OIDC, session ${inputs.roleSessionName}, valid until ${oidc.expiration.toISOString()})`,
     );
   }
-  const aws = buildAwsClients(region, credentials);
+  const aws = buildAwsClients(region, credentials, opts.signal);
   const uses = (n: string) => m.placeholders.has(n);
   if (uses('AWS_ACCOUNT_ID') || uses('AWS_PARTITION')) {
     const who = await readAccountId(aws);
@@ -142,7 +147,7 @@ export async function prepare(inputs: Inputs, env: RunEnv): Promise<Prepared> {
     });
     if (user.username) env.log.debug(`the cluster sees this run as ${user.username}`);
   }
-  const kube = new KubeClient(http);
+  const kube = new KubeClient(http.withSignal(opts.signal));
   env.log.info(
     `cluster ${cluster.cluster} (${region}), Karpenter ${cluster.karpenter.version}, ${manifests.length} manifest objects`,
   );

@@ -690,7 +690,10 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
   const d = ctx.desired;
   const results: AppliedChange[] = [];
   if (!d) throw new Error('install: apply without a plan from this run');
-  await using releases = await HelmReleases.open(d.helm.path, ctx.kube.http.kubeConfig, { log: ctx.log });
+  await using releases = await HelmReleases.open(d.helm.path, ctx.kube.http.kubeConfig, {
+    log: ctx.log,
+    signal: ctx.kube.http.signal,
+  });
   for (const p of d.preSteps) {
     try {
       await p.run(releases);
