@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ConfigIssue } from './issues.ts';
 import { lineOf } from './yaml-locate.ts';
+import { buildYamlValue, globEscapesWorkspace, readWorkspaceFile } from './workspace-files.ts';
 
 export const DEFAULT_CHART_REPOSITORY = 'oci://public.ecr.aws/karpenter';
 
@@ -18,6 +18,8 @@ export interface ClusterConfig {
   };
   /** Globs relative to the config file's directory. */
   manifests: string[];
+  /** The config line of each glob in `manifests`, for messages about what it matched. */
+  manifestLines?: (number | undefined)[];
   pools: { prune: boolean };
   prereqs: PrereqsConfig;
   install: InstallConfig;
@@ -177,22 +179,17 @@ export function loadConfig(
 ): { config?: LoadedConfig; issues: ConfigIssue[] } {
   const abs = resolve(workspace, path);
   const file = relative(workspace, abs) || path;
-  let text: string;
-  try {
-    text = readFileSync(abs, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+  const read = readWorkspaceFile(abs, workspace);
+  if (read.text === undefined) {
     return {
       issues: [
-        {
-          file,
-          message:
-            code === 'ENOENT' ? 'config file not found' : `cannot read config file (${code ?? String(e)})`,
-          fix: 'create it or point the "config" input at it',
-        },
+        read.code === 'ENOENT'
+          ? { file, message: 'config file not found', fix: 'create it or point the "config" input at it' }
+          : { file, message: `config file ${read.problem}`, fix: read.fix },
       ],
     };
   }
+  const text = read.text;
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const issues: ConfigIssue[] = [];
@@ -205,7 +202,10 @@ export function loadConfig(
       message: `YAML syntax error: ${err.message.split('\n')[0]}`,
     });
   if (issues.length > 0) return { issues };
-  const root: unknown = doc.toJS();
+  const parsed = buildYamlValue(doc, lc);
+  if (parsed.problem !== undefined)
+    return { issues: [{ file, line: parsed.line, message: parsed.problem, fix: parsed.fix }] };
+  const root: unknown = parsed.value;
   const at = (p: Path) => lineOf(doc, lc, p);
   if (!isObject(root)) {
     return {
@@ -215,6 +215,7 @@ export function loadConfig(
     };
   }
   const dir = dirname(abs);
+  const escapes = (glob: string) => globEscapesWorkspace(glob, dir, workspace);
   const fleet = 'clusters' in root;
   const clusters: ClusterConfig[] = [];
   if (fleet) {
@@ -240,10 +241,16 @@ export function loadConfig(
       }
       const seen = new Map<string, number>();
       list.forEach((entry, i) => {
-        const c = validateCluster(merge(defaults, entry), ['clusters', i], file, doc, lc, issues, [
-          'clusters',
-          i,
-        ]);
+        const c = validateCluster(
+          merge(defaults, entry),
+          ['clusters', i],
+          file,
+          doc,
+          lc,
+          issues,
+          ['clusters', i],
+          escapes,
+        );
         if (!c) return;
         const prev = seen.get(c.cluster);
         if (prev !== undefined) {
@@ -259,7 +266,7 @@ export function loadConfig(
       });
     }
   } else {
-    const c = validateCluster(root, [], file, doc, lc, issues, []);
+    const c = validateCluster(root, [], file, doc, lc, issues, [], escapes);
     if (c) clusters.push(c);
   }
   return issues.length > 0 ? { issues } : { config: { file, dir, fleet, clusters }, issues };
@@ -294,6 +301,7 @@ function validateCluster(
   lc: LineCounter,
   issues: ConfigIssue[],
   linePath: Path,
+  escapes: (glob: string) => boolean,
 ): ClusterConfig | undefined {
   const at = (p: Path) => lineOf(doc, lc, [...linePath, ...p]) ?? lineOf(doc, lc, p);
   const field = (p: Path) =>
@@ -376,6 +384,7 @@ function validateCluster(
   }
 
   const manifests: string[] = [];
+  const manifestLines: (number | undefined)[] = [];
   if (raw.manifests !== undefined) {
     if (!Array.isArray(raw.manifests)) {
       add(
@@ -388,7 +397,16 @@ function validateCluster(
         if (typeof g !== 'string' || g.trim() === '') add(['manifests', i], 'must be a non-empty file glob');
         else if (g.startsWith('/'))
           add(['manifests', i], 'must be relative to the config file', `remove the leading "/"`);
-        else manifests.push(g);
+        else if (escapes(g))
+          add(
+            ['manifests', i],
+            `"${g}" reaches outside the workspace; nothing outside the repository is read`,
+            'keep manifests inside the repository; globs are relative to the config file',
+          );
+        else {
+          manifests.push(g);
+          manifestLines.push(at(['manifests', i]));
+        }
       });
     }
   }
@@ -475,6 +493,7 @@ function validateCluster(
     region,
     karpenter: { version, namespace, chartRepository },
     manifests,
+    manifestLines,
     pools: { prune },
     prereqs,
     install,

@@ -1,9 +1,10 @@
-import { globSync, readFileSync } from 'node:fs';
+import { globSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { ClusterConfig, LoadedConfig } from './load.ts';
 import type { ConfigIssue } from './issues.ts';
 import { lineOf } from './yaml-locate.ts';
+import { buildYamlValue, readWorkspaceFile } from './workspace-files.ts';
 
 /** The kinds the pools stage manages, by apiVersion. v1beta1 ones are recognised so they can be explained. */
 export const POOL_KINDS: Record<
@@ -81,7 +82,7 @@ export function loadManifests(
   const placeholders = new Set<string>();
   const seen = new Map<string, string>();
   const known = new Set<string>([...BUILTIN_PLACEHOLDERS, ...Object.keys(cluster.variables)]);
-  const files: string[] = [];
+  const files = new Map<string, number>();
   cluster.manifests.forEach((glob, i) => {
     const matches = globSync(glob, { cwd: config.dir }).sort();
     const yamls = matches.filter((m) => /\.ya?ml$/.test(m));
@@ -96,13 +97,24 @@ export function loadManifests(
     }
     for (const m of yamls) {
       const abs = resolve(config.dir, m);
-      if (!files.includes(abs)) files.push(abs);
+      if (!files.has(abs)) files.set(abs, i);
     }
   });
 
-  for (const abs of files) {
+  for (const [abs, glob] of files) {
     const file = relative(workspace, abs);
-    const text = readFileSync(abs, 'utf8');
+    const read = readWorkspaceFile(abs, workspace);
+    if (read.text === undefined) {
+      issues.push({
+        file: cluster.source.file,
+        line: cluster.manifestLines?.[glob] ?? cluster.source.line,
+        field: `manifests[${glob}]`,
+        message: `"${cluster.manifests[glob] ?? ''}" matches ${file}, which ${read.problem}`,
+        fix: read.fix,
+      });
+      continue;
+    }
+    const text = read.text;
     const lines = text.split('\n');
     lines.forEach((l, i) => {
       for (const m of l.matchAll(PLACEHOLDER)) {
@@ -135,7 +147,12 @@ export function loadManifests(
         });
         continue;
       }
-      const value: unknown = doc.toJS();
+      const parsed = buildYamlValue(doc, lc);
+      if (parsed.problem !== undefined) {
+        issues.push({ file, line: parsed.line, message: parsed.problem, fix: parsed.fix });
+        continue;
+      }
+      const value: unknown = parsed.value;
       if (value === null || value === undefined) continue;
       const locate = (p: readonly (string | number)[]) => lineOf(doc, lc, p);
       const line = locate([]) ?? 1;

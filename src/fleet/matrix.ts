@@ -40,7 +40,7 @@ function stable(value: unknown): unknown {
 
 /** The cluster's settings without where they are written, so moving an entry is not a change. */
 function settingsOf(c: ClusterConfig): string {
-  const { source: _source, install, verify, ...rest } = c;
+  const { source: _source, manifestLines: _manifestLines, install, verify, ...rest } = c;
   const { valuesLines: _lines, ...installRest } = install;
   const smokeTest = verify.smokeTest ? { ...verify.smokeTest, source: undefined } : undefined;
   return JSON.stringify(stable({ ...rest, install: installRest, verify: { ...verify, smokeTest } }));
