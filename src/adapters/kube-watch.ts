@@ -1,4 +1,4 @@
-import { KubeApiError } from './kube-http.ts';
+import { KubeApiError, KubeWatchLineError } from './kube-http.ts';
 import {
   isTransientKubeError,
   readListPages,
@@ -30,6 +30,8 @@ interface WatchEvent {
   object: KubeObject & { code?: number };
 }
 
+/** Malformed streams in a row after which a watch gives up rather than relisting forever. */
+const MAX_BAD_LINES = 3;
 const keyOf = (o: KubeObject) =>
   o.metadata?.uid ?? `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 const createdAt = (o: KubeObject) =>
@@ -40,6 +42,8 @@ const ordered = (m: Map<string, KubeObject>) => [...m.values()].sort((a, b) => c
  * Waits until the objects a scope selects satisfy `done`, by watching rather than polling: a LIST for
  * the current state and its resourceVersion, then a watch from there that resumes from the last
  * resourceVersion when the server closes the stream, and lists afresh when that version is gone (410).
+ * A line that is not JSON (a proxy's error page) also lists afresh; three such streams in a row
+ * without one good event in between fail the wait with the line's first bytes.
  * An external signal ends the wait early, as a timeout does.
  */
 export async function watchCollectionUntil(
@@ -59,6 +63,7 @@ export async function watchCollectionUntil(
   if (signal?.aborted) abort.abort();
   const path = resourcePath(res, scope.namespace);
   const seen = new Map<string, KubeObject>();
+  let badLines = 0;
   const result = (ok: boolean) => ({ ok, items: ordered(seen), elapsedMs: Date.now() - started });
   try {
     for (;;) {
@@ -88,6 +93,9 @@ export async function watchCollectionUntil(
             },
             (e) => {
               const ev = e as WatchEvent;
+              if (typeof ev?.object !== 'object' || ev.object === null)
+                throw new KubeWatchLineError(path, JSON.stringify(e) ?? String(e));
+              badLines = 0;
               if (ev.type === 'ERROR') {
                 if (ev.object.code === 410) restart = true;
                 return;
@@ -105,7 +113,10 @@ export async function watchCollectionUntil(
         } catch (e) {
           if (e instanceof KubeApiError && e.code === 410) restart = true;
           else if (abort.signal.aborted) return result(matched);
-          else if (isTransientKubeError(e)) await new Promise((r) => setTimeout(r, 500));
+          else if (e instanceof KubeWatchLineError && ++badLines < MAX_BAD_LINES) {
+            await new Promise((r) => setTimeout(r, 200 * badLines));
+            restart = true;
+          } else if (isTransientKubeError(e)) await new Promise((r) => setTimeout(r, 500));
           else throw e;
         }
         if (matched) return result(true);

@@ -94,6 +94,26 @@ export function buildSmokeDeployment(
   };
 }
 
+/**
+ * Creates the test Deployment once. A create whose answer was lost (a timeout, a dropped connection)
+ * may have reached the API server, and its retry then meets 409 AlreadyExists: before reporting any
+ * failure the Deployment is looked up by name and this run's label, and if it is there it is this
+ * run's, so the test goes on and its clean-up removes it instead of leaving a node running for it.
+ */
+export async function createSmokeDeployment(
+  kube: KubePort,
+  want: KubeObject,
+  runId: string,
+): Promise<KubeObject> {
+  try {
+    return await kube.create(DEPLOYMENTS, want);
+  } catch (e) {
+    const found = await kube.get(DEPLOYMENTS, nameOf(want), want.metadata?.namespace).catch(() => undefined);
+    if (found?.metadata?.labels?.[RUN_LABEL] === runId) return found;
+    throw e;
+  }
+}
+
 /** Why a pod is still pending, from its own conditions and the latest scheduling events. */
 async function describePending(
   kube: KubePort,
@@ -154,7 +174,7 @@ export async function runSmokeTest(ctx: SmokeContext): Promise<SmokeStep[]> {
   );
   let deployment: KubeObject;
   try {
-    deployment = await kube.create(DEPLOYMENTS, buildSmokeDeployment(smoke, runId, ctx.nodePool));
+    deployment = await createSmokeDeployment(kube, buildSmokeDeployment(smoke, runId, ctx.nodePool), runId);
   } catch (e) {
     step({
       name: 'create the test Deployment',
