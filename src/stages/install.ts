@@ -7,14 +7,9 @@ import {
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { AwsClients } from '../adapters/aws.ts';
 import { ensureHelm } from '../adapters/helm-install.ts';
-import { HelmReleases, type HelmReleaseInfo } from '../adapters/helm-release.ts';
-import {
-  readChartValues,
-  resolveChart,
-  templateChart,
-  type ChartRef,
-  type HelmInfo,
-} from '../adapters/helm.ts';
+import { readChartSource, shortDigest, verifyChartSource, type ChartSource } from '../adapters/helm-chart.ts';
+import { HelmReleases } from '../adapters/helm-release.ts';
+import { readChartValues, resolveChart, templateChart, type HelmInfo } from '../adapters/helm.ts';
 import { Refusal } from '../errors.ts';
 import { KubeDiscovery } from '../adapters/kube-discovery.ts';
 import { watchUntil } from '../adapters/kube-watch.ts';
@@ -26,7 +21,7 @@ import {
   type KubePort,
   type KubeResource,
 } from '../adapters/kube.ts';
-import { CRDS, DEPLOYMENTS, NODES } from '../adapters/kube-resources.ts';
+import { CRDS, DEPLOYMENTS, NODES, SECRETS } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
 import type { Change, FieldChange, Finding, StagePlan } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
@@ -35,8 +30,11 @@ import {
   HELM_MANAGED_BY,
   HELM_RELEASE_NAME,
   HELM_RELEASE_NAMESPACE,
+  normalizeVersion,
   readInstalledKarpenter,
+  type HelmRelease,
 } from '../install/detect.ts';
+import { evaluateReleaseRecords, type ReleaseRecords } from '../install/release-records.ts';
 import { evaluateUpgradePath, type RouteStep } from '../install/upgrade-path.ts';
 import { isClusterAutoscaler } from './prereqs/preflight.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
@@ -56,8 +54,8 @@ export interface InstallContext extends BaseContext {
 
 interface ReleasePlan {
   release: string;
-  chart: string;
-  version?: string;
+  /** The chart pinned for this run: the copy the plan rendered, installed after its digest is checked again. */
+  source: ChartSource;
   values: Record<string, unknown>;
   skipCrds: boolean;
   /** Whether the plan has any change for this release (its version or one of its objects). */
@@ -67,6 +65,9 @@ interface ReleasePlan {
   refs: string[];
 }
 
+/** What the Helm release change shows and the fingerprint covers: the chart, its version and its digest. */
+const releaseAfter = (s: ChartSource) => ({ chart: s.name, version: s.version, digest: s.digest });
+
 interface InstallDesired {
   helm: HelmInfo;
   namespace: string;
@@ -75,6 +76,8 @@ interface InstallDesired {
   migration: { change: Change; run: () => Promise<void> }[];
   /** Route steps that prepare the helm releases (adopt, forget, uninstall, delete), in order. */
   preSteps: PreStep[];
+  /** The releases whose Helm records apply checks before its first write (evaluateReleaseRecords). */
+  records: Omit<ReleaseRecords, 'history'>[];
 }
 
 /** A change that prepares the releases, with the objects it covers (`Kind namespace/name`). */
@@ -197,11 +200,16 @@ async function diffObjects(
   return { changes, findings, unowned };
 }
 
+/**
+ * The Helm release as one change. Its live state comes from the release's objects (detect.ts), never
+ * from Helm's records: a release is unchanged when the chart version its objects are labelled with
+ * (unknown for karpenter-crd, which labels nothing) is the target and every object matches the chart.
+ */
 function releaseChange(
   namespace: string,
   release: string,
-  version: string,
-  live: HelmReleaseInfo | undefined,
+  source: ChartSource,
+  live: HelmRelease | undefined,
   objectsChanged: boolean,
 ): Change {
   const base = {
@@ -210,31 +218,36 @@ function releaseChange(
     kind: 'Helm release',
     name: `${namespace}/${release}`,
   };
-  const after = { chart: release, version };
+  const after = releaseAfter(source);
+  const pinned = `${source.name} ${source.version} (${source.digest})`;
   if (!live) {
     return {
       ...base,
       action: 'create',
       after,
       fieldChanges: [],
-      reason: `helm install ${release} ${version}`,
+      reason: `helm install ${release} ${pinned}`,
     };
   }
-  const before = { chart: live.chartName, version: live.chartVersion };
-  if (live.chartVersion === version && live.status === 'deployed' && !objectsChanged)
-    return { ...base, action: 'no-op', fieldChanges: [], reason: `revision ${live.revision}, ${version}` };
+  const liveVersion = normalizeVersion(live.chartVersion);
+  const sameVersion = liveVersion === undefined || liveVersion === normalizeVersion(source.version);
+  if (sameVersion && !objectsChanged)
+    return {
+      ...base,
+      action: 'no-op',
+      fieldChanges: [],
+      reason: `its objects match ${source.name} ${source.version}`,
+    };
+  const before = { chart: live.chart, ...(live.chartVersion ? { version: live.chartVersion } : {}) };
   return {
     ...base,
     action: 'update',
     before,
     after,
     fieldChanges: diffFields(before, after),
-    reason:
-      live.chartVersion !== version
-        ? `helm upgrade ${release} ${live.chartVersion} → ${version}`
-        : live.status !== 'deployed'
-          ? `the release is ${live.status}; helm upgrade brings it back`
-          : 'helm upgrade puts the chart objects back as the chart renders them',
+    reason: !sameVersion
+      ? `helm upgrade ${release} ${live.chartVersion ?? ''} → ${pinned}`
+      : `helm upgrade ${release} to ${pinned} puts the chart objects back as the chart renders them`,
   };
 }
 
@@ -290,23 +303,23 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
     cacheDir: ctx.toolCacheDir,
     log: ctx.log,
   });
-  const kc = ctx.kube.http.kubeConfig;
-  await using releases = await HelmReleases.open(helm.path, kc, { log: ctx.log });
-  let crdRef: ChartRef;
-  let ctrlRef: ChartRef;
+  let crdSource: ChartSource;
+  let ctrlSource: ChartSource;
   try {
-    crdRef = resolveChart(
+    const crdRef = resolveChart(
       c.karpenter.chartRepository,
       'karpenter-crd',
       crdStep?.chartVersion ?? crdVersion,
       ctx.configDir,
     );
-    ctrlRef = resolveChart(
+    const ctrlRef = resolveChart(
       c.karpenter.chartRepository,
       'karpenter',
       ctrlStep?.chartVersion ?? ctrlVersion,
       ctx.configDir,
     );
+    crdSource = await readChartSource(helm, crdRef, 'karpenter-crd', crdStep?.chartVersion ?? crdVersion);
+    ctrlSource = await readChartSource(helm, ctrlRef, 'karpenter', ctrlStep?.chartVersion ?? ctrlVersion);
   } catch (e) {
     if (!(e instanceof Refusal)) throw e;
     // A mirror or local copy without the version this step needs: the route is still shown.
@@ -337,7 +350,10 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
     }),
     ctrlStep,
   );
-  const chartValues = parseYaml(await readChartValues(helm, ctrlRef)) as Record<string, unknown>;
+  const chartValues = parseYaml(await readChartValues(helm, { chart: ctrlSource.path })) as Record<
+    string,
+    unknown
+  >;
   const valueIssues = checkValuesKeys(c.install.values, c.install.valuesLines, chartValues, {
     file: c.source.file,
     chart: `karpenter ${ctrlVersion}`,
@@ -360,33 +376,36 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
 
   const discovery = new KubeDiscovery(ctx.kube.http);
   const crdObjects = parseRendered(
-    await templateChart(helm, crdRef, {
-      release: CRD_RELEASE,
-      namespace,
-      values: withStepValues({}, crdStep),
-    }),
+    await templateChart(
+      helm,
+      { chart: crdSource.path },
+      {
+        release: CRD_RELEASE,
+        namespace,
+        values: withStepValues({}, crdStep),
+      },
+    ),
   );
   const ctrlObjects = parseRendered(
-    await templateChart(helm, ctrlRef, { release: CONTROLLER_RELEASE, namespace, values }),
+    await templateChart(helm, { chart: ctrlSource.path }, { release: CONTROLLER_RELEASE, namespace, values }),
   );
   const plans: ReleasePlan[] = [];
-  for (const [release, ref, objects, vals, skipCrds, releaseVersion] of [
-    [CRD_RELEASE, crdRef, crdObjects, withStepValues({}, crdStep), false, crdVersion],
-    [CONTROLLER_RELEASE, ctrlRef, ctrlObjects, values, true, ctrlVersion],
+  for (const [release, source, objects, vals, skipCrds] of [
+    [CRD_RELEASE, crdSource, crdObjects, withStepValues({}, crdStep), false],
+    [CONTROLLER_RELEASE, ctrlSource, ctrlObjects, values, true],
   ] as const) {
     const diff = await diffObjects(ctx.kube, discovery, objects, namespace, release);
     findings.push(...diff.findings);
     const covered = new Set(preSteps.flatMap((x) => x.covers));
     const adopt = diff.unowned.filter((u) => !covered.has(objectKey(u.obj)));
     if (adopt.length > 0) preSteps.push(buildAdoption(ctx, release, namespace, adopt));
-    const live = await releases.status(release, namespace);
+    const live = installed.releases.find((r) => r.name === release && r.namespace === namespace);
     const objectsChanged = diff.changes.some((x) => x.action !== 'no-op');
-    const rc = releaseChange(namespace, release, releaseVersion, live, objectsChanged);
+    const rc = releaseChange(namespace, release, source, live, objectsChanged);
     releaseChanges.push(rc, ...diff.changes);
     plans.push({
       release,
-      chart: ref.chart,
-      ...(ref.version ? { version: ref.version } : {}),
+      source,
       values: vals,
       skipCrds,
       changed: rc.action !== 'no-op',
@@ -398,8 +417,40 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
   }
   const migration = c.install.migration.enabled ? await planMigration(ctx) : [];
   changes.push(...preSteps.map((x) => x.change), ...releaseChanges, ...migration.map((m) => m.change));
-  ctx.desired = { helm, namespace, releases: plans, migration, preSteps };
+  const records: Omit<ReleaseRecords, 'history'>[] = [
+    ...plans
+      .filter((p) => p.changed)
+      .map((p) => ({ name: p.release, namespace, use: 'upgrade' as const, chart: p.source.name })),
+    ...now.flatMap((x): Omit<ReleaseRecords, 'history'>[] => {
+      const use: ReleaseRecords['use'] | undefined =
+        x.action === 'uninstall-release' ? 'uninstall' : x.action === 'forget-release' ? 'forget' : undefined;
+      const r = use && x.release ? installed.releases.find((i) => sameRelease(i, x.release!)) : undefined;
+      return use && r ? [{ name: r.name, namespace: r.namespace, use, chart: r.chart }] : [];
+    }),
+  ];
+  notes.push(
+    `Charts pinned for apply: ${plans.map((p) => `${p.source.name} ${p.source.version} ${p.source.digest} (${describeOrigin(p.source)})`).join('; ')}`,
+  );
+  if (records.length > 0)
+    notes.push(
+      `Helm's release records are not read by the plan (it reads no Secret); apply checks them for ${records.map((r) => `${r.namespace}/${r.name}`).join(', ')} before its first write and stops if an operation is pending or a release is another chart's`,
+    );
+  ctx.desired = { helm, namespace, releases: plans, migration, preSteps, records };
   return { stage: 'install', changes, findings, notes };
+}
+
+const sameRelease = (r: HelmRelease, x: { name: string; namespace: string }): boolean =>
+  r.name === x.name && r.namespace === x.namespace;
+
+function describeOrigin(s: ChartSource): string {
+  switch (s.kind) {
+    case 'local':
+      return `content hash of ${s.origin}`;
+    case 'oci':
+      return `OCI manifest digest of ${s.origin}`;
+    case 'repository':
+      return `archive sha256 of ${s.origin}`;
+  }
 }
 
 /** A step's `--set` values (dotted keys) merged into the chart values. */
@@ -435,7 +486,13 @@ function buildPreStep(ctx: InstallContext, step: RouteStep): PreStep {
     action: step.action === 'adopt' ? 'update' : 'delete',
     ...(step.objects.length > 0
       ? { before: step.objects.map((o) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`) }
-      : {}),
+      : step.action === 'forget-release' && step.release && step.labelSelector
+        ? {
+            before: [
+              `Secrets ${step.release.namespace}/${step.labelSelector} (Helm's records of the release)`,
+            ],
+          }
+        : {}),
     ...(step.metadata ? { after: step.metadata } : {}),
     fieldChanges: [],
     reason: step.description,
@@ -453,7 +510,19 @@ function buildPreStep(ctx: InstallContext, step: RouteStep): PreStep {
           });
         }
         return;
-      case 'forget-release':
+      case 'forget-release': {
+        if (!step.release || !step.labelSelector) return;
+        const records = await ctx.kube.list(SECRETS, {
+          namespace: step.release.namespace,
+          labelSelector: step.labelSelector,
+        });
+        for (const r of records)
+          await ctx.kube.delete(SECRETS, String(r.metadata?.name), {
+            namespace: step.release.namespace,
+            ...(r.metadata?.uid ? { uid: r.metadata.uid } : {}),
+          });
+        return;
+      }
       case 'delete':
         for (const o of step.objects) {
           const res = await discovery.resolve(o.apiVersion, o.kind);
@@ -683,8 +752,10 @@ async function planMigration(ctx: InstallContext): Promise<MigrationStep[]> {
 
 /**
  * CRDs first, through their own release, waited for until Established; then the controller release
- * with CRDs skipped. Each release is one `helm upgrade --install`, so `helm history` and `helm
- * rollback` work as they would for a person.
+ * with CRDs skipped. Each release is one `helm upgrade --install` of the chart copy the plan rendered
+ * and pinned by digest, so `helm history` and `helm rollback` work as they would for a person. Before
+ * the first write, Helm's release records (which the plan does not read) and the chart copies are
+ * checked; either refusing leaves the cluster untouched.
  */
 async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<StageResult> {
   const d = ctx.desired;
@@ -694,6 +765,10 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
     log: ctx.log,
     signal: ctx.kube.http.signal,
   });
+  const histories = await Promise.all(d.records.map((r) => releases.history(r.name, r.namespace)));
+  const refusal = evaluateReleaseRecords(d.records.map((r, i) => ({ ...r, history: histories[i] ?? [] })));
+  if (refusal) throw refusal;
+  for (const r of d.releases) if (r.changed) await verifyChartSource(r.source);
   for (const p of d.preSteps) {
     try {
       await p.run(releases);
@@ -712,10 +787,13 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
     const mine = plan.changes.filter((c) => r.refs.includes(c.ref));
     if (!r.changed) continue;
     try {
+      await verifyChartSource(r.source);
+      ctx.log.info(
+        `installing ${r.source.name} ${r.source.version} ${shortDigest(r.source.digest)} as ${r.release}`,
+      );
       await releases.upgradeInstall({
         release: r.release,
-        chart: r.chart,
-        ...(r.version ? { version: r.version } : {}),
+        chart: r.source.path,
         namespace: d.namespace,
         createNamespace: true,
         values: r.values,

@@ -1,0 +1,125 @@
+/**
+ * Attack: the chart repository serves different content at apply than at plan. The reviewer approved a
+ * plan of the karpenter charts with their digests; before the apply, someone with write access to the
+ * chart repository (here a local chart directory, as a mirror or vendored copy would be) changes one
+ * byte, in a file the rendered objects do not even show. The apply re-plans, sees another digest, and
+ * refuses as stale: nothing is installed. With the bytes back, the approved fingerprint applies again.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import type { Change } from '../../src/plan/model.ts';
+import { actionable, readPlan, runAction } from '../helpers/run-action.ts';
+import {
+  actionEnv,
+  adminKube,
+  deleteCluster,
+  newCluster,
+  sandbox,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
+import { createWorkspace } from '../helpers/workspace.ts';
+
+const exec = promisify(execFile);
+let cluster: ClusterInfo;
+let workspace: string;
+let charts: string;
+let admin: KubeHttp;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  cluster = await newCluster({ withClusterAutoscaler: false });
+  const kc = adminKube(cluster);
+  admin = new KubeHttp(kc);
+  workspace = createWorkspace();
+  kubeconfig = join(workspace, 'admin.kubeconfig');
+  writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
+  charts = join(workspace, 'charts');
+  cpSync(dirname(sandbox().karpenter['1.14.1']!.chartDir), charts, { recursive: true });
+  writeFileSync(
+    join(workspace, '.github', 'karpenter.yaml'),
+    `cluster: ${cluster.name}
+region: ${cluster.region}
+karpenter:
+  version: 1.14.1
+  chartRepository: ../charts
+manifests: []
+`,
+  );
+});
+afterAll(async () => {
+  await deleteCluster(cluster.name);
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+const run = (inputs: Record<string, string>) =>
+  runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace });
+const helmReleases = async () =>
+  (
+    JSON.parse(
+      (await exec(join(sandbox().binDir, 'helm'), ['list', '-A', '-o', 'json', '--kubeconfig', kubeconfig]))
+        .stdout,
+    ) as { name: string; chart: string }[]
+  )
+    .map((r) => [r.name, r.chart])
+    .sort();
+const exists = (path: string) =>
+  admin.request('GET', path).then(
+    () => true,
+    (e: { code?: number }) => (e.code === 404 ? false : Promise.reject(e as Error)),
+  );
+const releaseChanges = (changes: Change[]) => changes.filter((c) => c.kind === 'Helm release');
+
+test('one changed byte in the chart between plan and apply: refused as stale, nothing installed', async () => {
+  const planned = await run({ command: 'plan' });
+  expect({ code: planned.code, out: planned.code === 0 ? '' : planned.stdout }).toEqual({ code: 0, out: '' });
+  const plan = readPlan(planned.outputs['plan-path']!);
+  const pinned = releaseChanges(actionable(plan)).map((c) => c.after as { chart: string; digest: string });
+  expect(pinned.map((a) => a.chart)).toEqual(['karpenter-crd', 'karpenter']);
+  for (const a of pinned) {
+    expect(a.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // the reviewer sees the digests in the PR comment's text and in the stage notes
+    expect(planned.summary).toContain(a.digest);
+  }
+  expect(plan.stages[0]!.notes.join('\n')).toContain(
+    `karpenter 1.14.1 ${pinned[1]!.digest} (content hash of`,
+  );
+
+  // the attacker's step: one byte of the controller chart's README, which no rendered object shows
+  const readme = join(charts, 'karpenter', 'README.md');
+  const original = readFileSync(readme);
+  const tampered = Buffer.from(original);
+  tampered[0] = tampered[0] === 0x23 ? 0x24 : 0x23;
+  writeFileSync(readme, tampered);
+
+  const refused = await run({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toContain(`plan is stale: the approved plan was ${planned.outputs.fingerprint!}`);
+  expect(await helmReleases()).toEqual([]);
+  expect(await exists('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodepools.karpenter.sh')).toBe(
+    false,
+  );
+  expect(await exists('/apis/apps/v1/namespaces/kube-system/deployments/karpenter')).toBe(false);
+  // the re-plan shows what changed: the controller chart's digest, and nothing in its objects
+  const replanned = readPlan((await run({ command: 'plan' })).outputs['plan-path']!);
+  const after = releaseChanges(actionable(replanned)).map((c) => (c.after as { digest: string }).digest);
+  expect(after[0]).toBe(pinned[0]!.digest);
+  expect(after[1]).not.toBe(pinned[1]!.digest);
+  expect(actionable(replanned).filter((c) => c.kind !== 'Helm release')).toEqual(
+    actionable(plan).filter((c) => c.kind !== 'Helm release'),
+  );
+
+  // with the approved bytes back, the approved fingerprint applies exactly those charts
+  writeFileSync(readme, original);
+  const applied = await run({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
+  expect({ code: applied.code, out: applied.code === 0 ? '' : applied.stdout }).toEqual({ code: 0, out: '' });
+  expect(await helmReleases()).toEqual([
+    ['karpenter', 'karpenter-1.14.1'],
+    ['karpenter-crd', 'karpenter-crd-1.14.1'],
+  ]);
+  expect(applied.stdout).toContain(
+    `installing karpenter 1.14.1 ${pinned[1]!.digest.slice(7, 19)} as karpenter`,
+  );
+});
