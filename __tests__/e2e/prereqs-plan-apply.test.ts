@@ -92,6 +92,13 @@ test('plan lists every prerequisite; apply creates them; the next plan is empty;
     `aws:eks:addon/${name}/eks-pod-identity-agent`,
     `aws:eks:pod-identity-association/${name}/kube-system/karpenter`,
     `aws:eks:access-entry/${name}/arn:aws:iam::${acct}:role/${nodeRole}`,
+    // the planner identity: the dry-run-only policy and its binding before the role that needs them
+    ...['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].map(
+      (k) => `k8s:admissionregistration.k8s.io/v1/${k}/karpenter-action-planner-dry-run-only`,
+    ),
+    ...['ClusterRole', 'ClusterRoleBinding'].map(
+      (k) => `k8s:rbac.authorization.k8s.io/v1/${k}/karpenter-action-planner`,
+    ),
     ...tagged.map((id) => `aws:ec2:tag/${id}/karpenter.sh/discovery`),
   ];
   expect(plan1.stages[0]!.changes.map((c) => [c.ref, c.action])).toEqual(
