@@ -11,6 +11,12 @@ import { buildAwsClients, readAccountId, type AwsClients } from '../../src/adapt
 import { checkClusterAccess, type ClusterAccessSource } from '../../src/adapters/kube-access.ts';
 import { buildEksKubeConfig, readEksCluster } from '../../src/adapters/kube-connect.ts';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import { KubeClient } from '../../src/adapters/kube.ts';
+import {
+  applyPlannerAccess,
+  PLANNER_GROUP,
+  planPlannerAccess,
+} from '../../src/stages/prereqs/planner-access.ts';
 import { Refusal } from '../../src/errors.ts';
 import { TEST_CREDENTIALS, withAccount } from '../../sandbox/lib/aws.ts';
 import {
@@ -129,6 +135,40 @@ test('API mode: a principal the cluster knows but that lacks rights is refused a
   );
   expect(refusal.details[0]).toMatch(/^the cluster sees it as user "/);
   expect(refusal.details.join('\n')).toContain('aws eks associate-access-policy');
+});
+
+test('API mode: a plan role in the planner group before the planner objects exist is told exactly that; after the bootstrap it passes', async () => {
+  const role = `arn:aws:iam::${account}:role/karpenter-action-plan`;
+  const eks = withAccount(
+    new EKSClient({ region: apiCluster.region, endpoint: sandbox().motoUrl, credentials: TEST_CREDENTIALS }),
+    account,
+  );
+  await eks.send(
+    new CreateAccessEntryCommand({
+      clusterName: apiCluster.name,
+      principalArn: role,
+      kubernetesGroups: [PLANNER_GROUP],
+    }),
+  );
+  const { http, source } = await runAs(apiCluster, 'karpenter-action-plan');
+  const refusal = (await refusalOf(checkClusterAccess(http, source))) as Refusal;
+  expect(refusal).toBeInstanceOf(Refusal);
+  expect(refusal.message).toBe(
+    `the IAM principal ${role} may not patch customresourcedefinitions on EKS cluster ${apiCluster.name}: the cluster maps it to the read-only planner, whose objects are missing`,
+  );
+  const details = refusal.details.join('\n');
+  expect(details).toContain(`in groups ${PLANNER_GROUP}`);
+  expect(details).toContain(
+    'karpenter-action iam-policy --cluster <name> --format manifests | kubectl apply --server-side --field-manager=karpenter-action -f -',
+  );
+  expect(details).not.toContain('AmazonEKSClusterAdminPolicy');
+
+  const admin = new KubeClient(new KubeHttp(adminKube(apiCluster)));
+  const planned = await planPlannerAccess(admin, { cluster: apiCluster.name });
+  for (const c of planned.changes) await applyPlannerAccess(admin, planned, c);
+  const user = await checkClusterAccess(http, source);
+  expect(user.groups).toContain(PLANNER_GROUP);
+  expect(user.groups.some((g) => g.startsWith('eks-access-policy:'))).toBe(false);
 });
 
 test('CONFIG_MAP mode: the refusal gives the mapRoles entry, and adding it to aws-auth grants access', async () => {

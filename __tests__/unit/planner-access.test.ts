@@ -14,10 +14,12 @@ import {
   PLANNER_ACCESS,
   PLANNER_GROUP,
   PLANNER_POLICY,
+  planPlannerAccess,
   type PolicyRule,
 } from '../../src/stages/prereqs/planner-access.ts';
 import { EC2NODECLASS, NODEPOOL } from '../../src/stages/pools.ts';
 import { REQUIRED_ACCESS } from '../../src/adapters/kube-access.ts';
+import type { KubeObject, KubePort } from '../../src/adapters/kube.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -199,5 +201,48 @@ describe('the dry-run-only policy', () => {
       'ClusterRole',
       'ClusterRoleBinding',
     ]);
+  });
+});
+
+describe('a cluster that serves no ValidatingAdmissionPolicy (Kubernetes 1.29 or older)', () => {
+  // A real 1.36 API server always serves the policy API, so this stands in for an older one.
+  const sent: string[] = [];
+  const http = {
+    request: (method: string, path: string) => {
+      sent.push(`${method} ${path}`);
+      return Promise.resolve({
+        resources: [
+          {
+            name: 'validatingwebhookconfigurations',
+            kind: 'ValidatingWebhookConfiguration',
+            namespaced: false,
+          },
+        ],
+      });
+    },
+  };
+  const kube = {
+    http,
+    get: () => Promise.resolve(undefined),
+    apply: (_res: unknown, obj: KubeObject) => Promise.resolve(obj),
+  } as unknown as KubePort;
+
+  test('plans a view-only role, no policy, and says what that means and what to do', async () => {
+    const plan = await planPlannerAccess(kube, { cluster: 'old-eks', kubernetesVersion: '1.29' });
+    expect(plan.changes.map((c) => [c.kind, c.action])).toEqual([
+      ['ClusterRole', 'create'],
+      ['ClusterRoleBinding', 'create'],
+    ]);
+    const role = plan.changes[0]!.after as { rules: PolicyRule[] };
+    expect(role.rules).toEqual(buildPlannerRules(false));
+    expect(plan.findings).toEqual([
+      expect.objectContaining({ level: 'warning', code: 'planner-policy-unavailable' }),
+    ]);
+    const f = plan.findings[0]!;
+    expect(f.message).toContain('cluster old-eks runs Kubernetes 1.29');
+    expect(f.message).toMatch(/GA from Kubernetes 1\.30/);
+    expect(f.message).toMatch(/view-only here/);
+    expect(f.fix).toMatch(/upgrade the control plane to Kubernetes 1\.30/);
+    expect(sent).toContain('GET /apis/admissionregistration.k8s.io/v1');
   });
 });
