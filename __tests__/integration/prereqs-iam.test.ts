@@ -171,7 +171,7 @@ test('a role someone else created is an error unless adoption is allowed, and ad
   expect(adopted.changes[0]).toMatchObject({
     action: 'update',
     reason: 'adopts an existing role',
-    fieldChanges: [],
+    fieldChanges: [{ path: 'tags["karpenter-action/managed-by"]', op: 'add', after: 'karpenter-action' }],
   });
   await applyRoleChange(iam(), spec, adopted.changes[0]!);
   expect((await planRole(iam(), spec, own)).findings).toEqual([]);

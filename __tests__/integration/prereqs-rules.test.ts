@@ -41,7 +41,7 @@ const own = {
   adopt: false,
 };
 const plan = async (events: EventBridgeClient, arn: string, o = own) =>
-  (await planRules(events, RULES, arn, o)).changes;
+  (await planRules(events, RULES, arn, o, tags)).changes;
 
 test('rules are created, deliver to the queue, and each drift is exactly one change', async () => {
   const events = new EventBridgeClient({});
@@ -55,7 +55,7 @@ test('rules are created, deliver to the queue, and each drift is exactly one cha
   expect(first.map((c) => c.action)).toEqual(['create', 'create', 'create', 'create']);
   for (const [i, c] of first.entries()) await applyRule(events, RULES[i]!, arn, tags, c);
   expect((await plan(events, arn)).every((c) => c.action === 'no-op')).toBe(true);
-  expect((await planRules(events, RULES, arn, own)).findings).toEqual([]);
+  expect((await planRules(events, RULES, arn, own, tags)).findings).toEqual([]);
 
   // the plumbing works: a Spot interruption warning lands in the queue
   await events.send(
@@ -102,7 +102,7 @@ test('a rule of that name the action did not create is an error unless adoption 
     new PutRuleCommand({ Name: foreign.name, EventPattern: JSON.stringify(foreign.eventPattern) }),
   );
   const arn = 'arn:aws:sqs:us-east-1:123456789012:nowhere';
-  const refused = await planRules(events, [foreign], arn, own);
+  const refused = await planRules(events, [foreign], arn, own, tags);
   expect(refused.findings.map((f) => [f.level, f.code])).toEqual([['error', 'rule-not-owned']]);
-  expect((await planRules(events, [foreign], arn, { ...own, adopt: true })).findings).toEqual([]);
+  expect((await planRules(events, [foreign], arn, { ...own, adopt: true }, tags)).findings).toEqual([]);
 });

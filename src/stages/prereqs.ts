@@ -311,6 +311,7 @@ async function planPrereqs(ctx: PrereqsContext): Promise<StagePlan> {
       partition: d.partition,
       accountId: d.account,
       issuer,
+      tags: d.tags,
     });
     if (oidc.some((x) => x.action === 'create')) {
       findings.push({
@@ -331,7 +332,7 @@ async function planPrereqs(ctx: PrereqsContext): Promise<StagePlan> {
   add([queue.change], (ch) => applyQueue(aws.sqs, d.queue, ch));
 
   const rules = buildInterruptionRules(c.karpenter.version, c.cluster);
-  const ruleplan = await planRules(aws.events, rules, d.queueArn, d.own);
+  const ruleplan = await planRules(aws.events, rules, d.queueArn, d.own, d.tags);
   findings.push(...ruleplan.findings);
   for (const [i, ch] of ruleplan.changes.entries()) {
     const spec = rules[i]!;

@@ -19,6 +19,8 @@ import {
 import { canonicalizePolicy, diffPolicyStatements, policiesEqual } from '../../plan/iam-policy.ts';
 import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
+import { diffFields } from '../../plan/field-diff.ts';
+import { buildLiveTags, evaluateTagDrift, readTagList, sortedTags } from './tags.ts';
 
 export interface RoleSpec {
   name: string;
@@ -73,7 +75,7 @@ export async function planRole(
       ...base,
       ref: roleRef(spec.name),
       action: 'create',
-      after: { trust: canonicalizePolicy(spec.trust) },
+      after: { trust: canonicalizePolicy(spec.trust), tags: sortedTags(spec.tags) },
       fieldChanges: [],
       reason: spec.description,
     });
@@ -102,20 +104,30 @@ export async function planRole(
     });
   }
   const trustChanged = !policiesEqual(role.AssumeRolePolicyDocument ?? '{}', spec.trust);
-  if (trustChanged || !owned) {
+  const liveTags = readTagList(role.Tags);
+  const tagsChanged = evaluateTagDrift(liveTags, spec.tags);
+  if (trustChanged || !owned || tagsChanged) {
+    const tags = { before: buildLiveTags(liveTags, spec.tags), after: sortedTags(spec.tags) };
     changes.push({
       ...base,
       ref: roleRef(spec.name),
       action: 'update',
-      before: { trust: canonicalizePolicy(role.AssumeRolePolicyDocument ?? '{}') },
-      after: { trust: canonicalizePolicy(spec.trust) },
-      fieldChanges: trustChanged
-        ? diffPolicyStatements(role.AssumeRolePolicyDocument ?? '{}', spec.trust).map((f) => ({
-            ...f,
-            path: `trust.${f.path}`,
-          }))
-        : [],
-      reason: !owned ? 'adopts an existing role' : 'its trust policy differs',
+      before: { trust: canonicalizePolicy(role.AssumeRolePolicyDocument ?? '{}'), tags: tags.before },
+      after: { trust: canonicalizePolicy(spec.trust), tags: tags.after },
+      fieldChanges: [
+        ...(trustChanged
+          ? diffPolicyStatements(role.AssumeRolePolicyDocument ?? '{}', spec.trust).map((f) => ({
+              ...f,
+              path: `trust.${f.path}`,
+            }))
+          : []),
+        ...diffFields({ tags: tags.before }, { tags: tags.after }),
+      ],
+      reason: !owned
+        ? 'adopts an existing role'
+        : trustChanged
+          ? 'its trust policy differs'
+          : 'its tags differ from the config',
     });
   } else {
     changes.push({ ...base, ref: roleRef(spec.name), action: 'no-op', fieldChanges: [], reason: 'matches' });
@@ -165,17 +177,19 @@ export async function planPolicy(
   const base = { ref: policyRef(spec.name), stage: 'prereqs' as const, kind: 'IAM policy', name: spec.name };
   let version: string | undefined;
   let owned: boolean;
+  let liveTags: Record<string, string>;
   try {
     const p = (await iam.send(new GetPolicyCommand({ PolicyArn: spec.arn }))).Policy;
     version = p?.DefaultVersionId;
     owned = p?.Tags?.some((t) => t.Key === own.ownerTag[0] && t.Value === own.ownerTag[1]) ?? false;
+    liveTags = readTagList(p?.Tags);
   } catch (e) {
     if (!(e instanceof NoSuchEntityException)) throw e;
     return {
       change: {
         ...base,
         action: 'create',
-        after: canonicalizePolicy(spec.document),
+        after: { ...canonicalizePolicy(spec.document), tags: sortedTags(spec.tags) },
         fieldChanges: [],
         reason: spec.description,
       },
@@ -196,16 +210,25 @@ export async function planPolicy(
     (await iam.send(new GetPolicyVersionCommand({ PolicyArn: spec.arn, VersionId: version }))).PolicyVersion
       ?.Document ?? '{}';
   const same = policiesEqual(doc, spec.document);
-  if (same && owned)
+  const tagsChanged = evaluateTagDrift(liveTags, spec.tags);
+  if (same && owned && !tagsChanged)
     return { change: { ...base, action: 'no-op', fieldChanges: [], reason: 'matches' }, findings };
+  const tags = { before: buildLiveTags(liveTags, spec.tags), after: sortedTags(spec.tags) };
   return {
     change: {
       ...base,
       action: 'update',
-      before: canonicalizePolicy(doc),
-      after: canonicalizePolicy(spec.document),
-      fieldChanges: same ? [] : diffPolicyStatements(doc, spec.document),
-      reason: owned ? "its document differs from the version's template" : 'adopts an existing policy',
+      before: { ...canonicalizePolicy(doc), tags: tags.before },
+      after: { ...canonicalizePolicy(spec.document), tags: tags.after },
+      fieldChanges: [
+        ...(same ? [] : diffPolicyStatements(doc, spec.document)),
+        ...diffFields({ tags: tags.before }, { tags: tags.after }),
+      ],
+      reason: !owned
+        ? 'adopts an existing policy'
+        : same
+          ? 'its tags differ from the config'
+          : "its document differs from the version's template",
     },
     findings,
   };
@@ -230,8 +253,8 @@ export async function applyPolicy(iam: IAMClient, spec: PolicySpec, change: Chan
       if ((e as Error).name !== 'EntityAlreadyExistsException') throw e;
     }
   }
-  if (change.fieldChanges.length === 0 && change.action === 'update') {
-    // Adoption of a policy whose document already matches: only the ownership tags change.
+  if (change.action === 'update' && change.fieldChanges.every((f) => f.path.startsWith('tags'))) {
+    // The document already matches (adoption, or tags changed in the config): only the tags change.
     await iam.send(new TagPolicyCommand({ PolicyArn: spec.arn, Tags: tagList(spec.tags) }));
     return { ref: change.ref, action: change.action, outcome: 'done' };
   }

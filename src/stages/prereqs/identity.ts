@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { Change } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
+import { sortedTags } from './tags.ts';
 
 export type IdentityMode = 'pod-identity' | 'irsa';
 
@@ -55,7 +56,7 @@ export function buildIrsaTrust(p: {
 /** IRSA needs the cluster's issuer registered as an IAM OIDC provider; eksctl's `utils associate-iam-oidc-provider` step. */
 export async function planOidcProvider(
   iam: IAMClient,
-  p: { partition: string; accountId: string; issuer: string },
+  p: { partition: string; accountId: string; issuer: string; tags?: Record<string, string> },
 ): Promise<Change[]> {
   const host = p.issuer.replace(/^https:\/\//, '');
   const arn = `arn:${p.partition}:iam::${p.accountId}:oidc-provider/${host}`;
@@ -81,7 +82,7 @@ export async function planOidcProvider(
       kind: 'IAM OIDC provider',
       name: host,
       action: 'create',
-      after: { Url: p.issuer, ClientIDList: ['sts.amazonaws.com'] },
+      after: { Url: p.issuer, ClientIDList: ['sts.amazonaws.com'], tags: sortedTags(p.tags ?? {}) },
       fieldChanges: [],
       reason: "IRSA needs the cluster's OIDC issuer registered in IAM",
     },

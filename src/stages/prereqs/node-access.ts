@@ -10,6 +10,7 @@ import type { KubeObject, KubePort } from '../../adapters/kube.ts';
 import { CONFIGMAPS } from '../../adapters/kube-resources.ts';
 import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
+import { sortedTags } from './tags.ts';
 import { buildNodeRoleMapping, mergeRoleMapping } from './aws-auth.ts';
 
 const AWS_AUTH = { name: 'aws-auth', namespace: 'kube-system' };
@@ -114,7 +115,7 @@ export async function planNodeAccess(
             kind: 'EKS access entry',
             name: input.nodeRoleArn,
             action: 'create',
-            after,
+            after: { ...after, tags: sortedTags(input.tags) },
             fieldChanges: [],
             reason: 'the node role has no access entry',
           },

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-eks';
 import type { Change } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
+import { sortedTags } from './tags.ts';
 
 export const POD_IDENTITY_AGENT = 'eks-pod-identity-agent';
 
@@ -49,7 +50,7 @@ export async function planPodIdentity(eks: EKSClient, i: PodIdentityInput): Prom
       kind: 'EKS Pod Identity association',
       name,
       action: 'create',
-      after,
+      after: { ...after, tags: sortedTags(i.tags) },
       fieldChanges: [],
       reason: 'the controller has no Pod Identity association',
     });
@@ -113,7 +114,7 @@ export async function planPodIdentity(eks: EKSClient, i: PodIdentityInput): Prom
       kind: 'EKS addon',
       name: POD_IDENTITY_AGENT,
       action: 'create',
-      after: { addonName: POD_IDENTITY_AGENT },
+      after: { addonName: POD_IDENTITY_AGENT, tags: sortedTags(i.tags) },
       fieldChanges: [],
       reason: 'Pod Identity needs its agent on every node',
     });

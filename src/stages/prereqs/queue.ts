@@ -12,6 +12,7 @@ import { diffFields } from '../../plan/field-diff.ts';
 import { canonicalizePolicy, diffPolicyStatements } from '../../plan/iam-policy.ts';
 import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
+import { buildLiveTags, sortedTags } from './tags.ts';
 
 export interface QueueSpec {
   name: string;
@@ -54,7 +55,7 @@ export async function planQueue(
 ): Promise<{ change: Change; findings: Finding[]; url?: string }> {
   const ref = `aws:sqs:queue/${spec.name}`;
   const desired = { ...spec.attributes, Policy: JSON.stringify(spec.policy) };
-  const after = comparable(desired, Object.keys(spec.attributes));
+  const after = { ...comparable(desired, Object.keys(spec.attributes)), tags: sortedTags(spec.tags) };
   const base = { ref, stage: 'prereqs' as const, kind: 'SQS queue', name: spec.name };
   let url: string;
   try {
@@ -87,7 +88,10 @@ export async function planQueue(
       ref,
     });
   }
-  const before = comparable(attrs.Attributes ?? {}, Object.keys(spec.attributes));
+  const before = {
+    ...comparable(attrs.Attributes ?? {}, Object.keys(spec.attributes)),
+    tags: buildLiveTags(tags.Tags ?? {}, spec.tags),
+  };
   const fieldChanges = diffQueue(before, after);
   if (fieldChanges.length === 0 && owned) {
     return {
@@ -108,7 +112,11 @@ export async function planQueue(
       before,
       after,
       fieldChanges,
-      reason: owned ? "the queue differs from the version's template" : 'adopts an existing queue',
+      reason: !owned
+        ? 'adopts an existing queue'
+        : fieldChanges.every((f) => f.path.startsWith('tags'))
+          ? 'its tags differ from the config'
+          : "the queue differs from the version's template",
     },
     findings,
     url,

@@ -11,6 +11,7 @@ import {
 import { diffFields } from '../../plan/field-diff.ts';
 import type { Change, Finding } from '../../plan/model.ts';
 import type { AppliedChange } from '../types.ts';
+import { buildLiveTags, readTagList, sortedTags } from './tags.ts';
 
 import { INTERRUPTION_RULE_TARGET_ID } from '../../versions/index.ts';
 
@@ -27,6 +28,7 @@ interface RuleState {
   eventPattern: unknown;
   state: string;
   targetArn: string | undefined;
+  tags: Record<string, string>;
 }
 
 const ruleRef = (name: string) => `aws:events:rule/${name}`;
@@ -41,20 +43,26 @@ export async function planRules(
   rules: readonly RuleSpec[],
   queueArn: string,
   own: { ownerTag: [string, string]; adopt: boolean },
+  tags: Record<string, string>,
 ): Promise<{ changes: Change[]; findings: Finding[] }> {
   const changes: Change[] = [];
   const findings: Finding[] = [];
   for (const r of rules) {
-    const after: RuleState = { eventPattern: r.eventPattern, state: 'ENABLED', targetArn: queueArn };
+    const after: RuleState = {
+      eventPattern: r.eventPattern,
+      state: 'ENABLED',
+      targetArn: queueArn,
+      tags: sortedTags(tags),
+    };
     let before: RuleState;
     try {
       const d = await events.send(new DescribeRuleCommand({ Name: r.name }));
       const targets = await events.send(new ListTargetsByRuleCommand({ Rule: r.name }));
-      const tags = d.Arn
+      const live = d.Arn
         ? await events.send(new ListTagsForResourceCommand({ ResourceARN: d.Arn }))
         : undefined;
       const owned =
-        tags?.Tags?.some((t) => t.Key === own.ownerTag[0] && t.Value === own.ownerTag[1]) ?? false;
+        live?.Tags?.some((t) => t.Key === own.ownerTag[0] && t.Value === own.ownerTag[1]) ?? false;
       if (!owned && !own.adopt) {
         findings.push({
           level: 'error',
@@ -68,6 +76,7 @@ export async function planRules(
         eventPattern: d.EventPattern ? (JSON.parse(d.EventPattern) as unknown) : undefined,
         state: d.State ?? 'ENABLED',
         targetArn: targets.Targets?.find((t) => t.Id === RULE_TARGET_ID)?.Arn,
+        tags: buildLiveTags(readTagList(live?.Tags), tags),
       };
     } catch (e) {
       if (!(e instanceof ResourceNotFoundException)) throw e;
@@ -104,7 +113,9 @@ export async function planRules(
             before,
             after,
             fieldChanges,
-            reason: "the rule differs from the version's template",
+            reason: fieldChanges.every((f) => f.path.startsWith('tags'))
+              ? 'its tags differ from the config'
+              : "the rule differs from the version's template",
           },
     );
   }
