@@ -16,7 +16,7 @@ import { renderPlanJson } from '../render/json.ts';
 import { renderPlanText } from '../render/text.ts';
 import { poolsStage, type PoolsContext } from '../stages/pools.ts';
 import { prereqsStage, type PrereqsContext } from '../stages/prereqs.ts';
-import { installStage, type InstallContext } from '../stages/install.ts';
+import { checkInstallApply, installStage, type InstallContext } from '../stages/install.ts';
 import { isFailing, runVerify } from '../stages/verify.ts';
 import { homedir } from 'node:os';
 import type { StageResult } from '../stages/types.ts';
@@ -250,6 +250,7 @@ async function applyLocked(
     if (verifyAfter) await verifyPrepared(inputs, env, run.prepared);
     return [];
   }
+  if (plan.stages.some((s) => s.stage === 'install')) await checkInstallApply(run.installCtx);
   const results: StageResult[] = [];
   for (const stagePlan of plan.stages) {
     let r: StageResult;

@@ -750,6 +750,28 @@ async function planMigration(ctx: InstallContext): Promise<MigrationStep[]> {
   return out;
 }
 
+async function checkReleaseRecords(d: InstallDesired, releases: HelmReleases): Promise<void> {
+  const histories = await Promise.all(d.records.map((r) => releases.history(r.name, r.namespace)));
+  const refusal = evaluateReleaseRecords(d.records.map((r, i) => ({ ...r, history: histories[i] ?? [] })));
+  if (refusal) throw refusal;
+  for (const r of d.releases) if (r.changed) await verifyChartSource(r.source);
+}
+
+/**
+ * What the install stage's apply checks before any write, callable before the apply's first stage so
+ * that a refusal leaves every stage untouched: Helm's release records (which the plan does not read)
+ * and the pinned chart copies. A no-op without a plan from this run or with nothing to install.
+ */
+export async function checkInstallApply(ctx: InstallContext): Promise<void> {
+  const d = ctx.desired;
+  if (!d || (d.records.length === 0 && !d.releases.some((r) => r.changed))) return;
+  await using releases = await HelmReleases.open(d.helm.path, ctx.kube.http.kubeConfig, {
+    log: ctx.log,
+    signal: ctx.kube.http.signal,
+  });
+  await checkReleaseRecords(d, releases);
+}
+
 /**
  * CRDs first, through their own release, waited for until Established; then the controller release
  * with CRDs skipped. Each release is one `helm upgrade --install` of the chart copy the plan rendered
@@ -765,10 +787,7 @@ async function applyInstall(ctx: InstallContext, plan: StagePlan): Promise<Stage
     log: ctx.log,
     signal: ctx.kube.http.signal,
   });
-  const histories = await Promise.all(d.records.map((r) => releases.history(r.name, r.namespace)));
-  const refusal = evaluateReleaseRecords(d.records.map((r, i) => ({ ...r, history: histories[i] ?? [] })));
-  if (refusal) throw refusal;
-  for (const r of d.releases) if (r.changed) await verifyChartSource(r.source);
+  await checkReleaseRecords(d, releases);
   for (const p of d.preSteps) {
     try {
       await p.run(releases);
