@@ -9,6 +9,7 @@
  * throws, an error path no API server produces on demand.
  */
 import { execFileSync } from 'node:child_process';
+import { CreateQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import {
   ApplyLockLost,
   type ApplyLock,
 } from '../../src/adapters/apply-lock.ts';
+import { buildAwsClients } from '../../src/adapters/aws.ts';
 import { HelmCommandError, HelmReleases } from '../../src/adapters/helm-release.ts';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { CONFIGMAPS, DEPLOYMENTS, LEASES } from '../../src/adapters/kube-resources.ts';
@@ -26,18 +28,30 @@ import { KubeClient, type KubeObject, type KubePort } from '../../src/adapters/k
 import { Refusal } from '../../src/errors.ts';
 import type { Logger } from '../../src/stages/types.ts';
 import { startKubeProxy, type KubeProxy } from '../helpers/kube-proxy.ts';
-import { adminKube, deleteCluster, newCluster, sandbox, type ClusterInfo } from '../helpers/sandbox.ts';
+import {
+  adminKube,
+  deleteCluster,
+  newCluster,
+  sandbox,
+  useAwsEnv,
+  type ClusterInfo,
+} from '../helpers/sandbox.ts';
 
 let cluster: ClusterInfo;
 let admin: KubeClient;
+let restoreEnv: () => void;
 const proxies: KubeProxy[] = [];
 const locks: ApplyLock[] = [];
 
 beforeAll(async () => {
+  restoreEnv = useAwsEnv();
   cluster = await newCluster({ withClusterAutoscaler: false });
   admin = new KubeClient(new KubeHttp(adminKube(cluster)));
 });
-afterAll(() => deleteCluster(cluster.name));
+afterAll(async () => {
+  restoreEnv();
+  await deleteCluster(cluster.name);
+});
 afterEach(async () => {
   for (const l of locks.splice(0)) await l.release();
   for (const p of proxies.splice(0)) await p.close();
@@ -326,4 +340,36 @@ test("a release that fails is logged and never replaces the apply's own error", 
   );
   // the Lease is left to expire: still this run's, not cleared by a half-done release
   expect((await leaseSpec())?.holderIdentity).toBe('run-release');
+});
+
+test('after the lock is lost no AWS call of the apply is sent', async () => {
+  const fence = new AbortController();
+  await held(
+    acquireApplyLock(admin, {
+      holder: 'run-aws',
+      waitSeconds: 0,
+      durationSeconds: 3,
+      fence,
+      log: recorder(),
+    }),
+  );
+  const aws = buildAwsClients(cluster.region, undefined, fence.signal);
+  const before = `attack-lock-before-${cluster.name}`;
+  const after = `attack-lock-after-${cluster.name}`;
+  await aws.sqs.send(new CreateQueueCommand({ QueueName: before }));
+  const current = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
+  await admin.replace(LEASES, {
+    ...current,
+    spec: { ...(current.spec as object), holderIdentity: 'intruder' },
+  });
+  await aborted(fence.signal);
+  const refused = await aws.sqs.send(new CreateQueueCommand({ QueueName: after })).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(ApplyLockLost);
+  expect((refused as Error).message).toBe('the apply lock was taken by intruder while this apply ran');
+  expect(aws.calls['SQS.CreateQueue']).toBe(1);
+  const sqs = new SQSClient({ region: cluster.region });
+  await expect(sqs.send(new GetQueueUrlCommand({ QueueName: before }))).resolves.toHaveProperty('QueueUrl');
+  await expect(sqs.send(new GetQueueUrlCommand({ QueueName: after }))).rejects.toMatchObject({
+    name: 'QueueDoesNotExist',
+  });
 });
