@@ -35,6 +35,8 @@ export interface KubeRequest {
   timeoutMs?: number;
   /** Resolve to the body as text (pod logs) instead of parsed JSON. */
   raw?: boolean;
+  /** Further headers, e.g. impersonation (`Impersonate-User`, `Impersonate-Group`). */
+  headers?: Record<string, string | string[]>;
 }
 
 /**
@@ -89,7 +91,7 @@ export class KubeHttp {
   private async options(method: string, url: URL, req: KubeRequest, accept: string): Promise<RequestOptions> {
     const opts: RequestOptions = { method, headers: { Accept: accept } };
     await this.kc.applyToHTTPSOptions(opts);
-    opts.headers = { ...opts.headers, Accept: accept };
+    opts.headers = { ...opts.headers, ...req.headers, Accept: accept };
     if (req.body !== undefined) {
       (opts.headers as Record<string, string>)['Content-Type'] = req.contentType ?? 'application/json';
     }

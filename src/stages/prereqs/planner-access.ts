@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeDiscovery } from '../../adapters/kube-discovery.ts';
 import { KubeApiError } from '../../adapters/kube-http.ts';
 import type { KubeObject, KubePort, KubeResource } from '../../adapters/kube.ts';
@@ -340,6 +341,10 @@ export interface PlannerAccessPlan {
   changes: Change[];
   findings: Finding[];
   objects: Map<string, KubeObject>;
+  /** Whether the cluster serves ValidatingAdmissionPolicy, so the role is only granted once it is in force. */
+  policyAvailable: boolean;
+  /** Set by apply once the policy was seen refusing a planner's write. */
+  enforced?: boolean;
 }
 
 /** The comparable form of a policy object: its spec and our labels, as the API server keeps them. */
@@ -440,24 +445,64 @@ export async function planPlannerAccess(
       fix: 'apply this plan with the apply role now; find out who changed the policy (the API server audit log)',
     });
   }
-  return { changes, findings, objects };
+  return { changes, findings, objects, policyAvailable };
+}
+
+/** Who the enforcement probe impersonates: a member of the planner group whom RBAC would let through. */
+const PROBE_GROUPS = ['system:masters', PLANNER_GROUP];
+
+/**
+ * Waits until the API server enforces the dry-run-only policy: a new policy takes a moment to reach
+ * the admission chain, and a role granted in that moment would be a write grant. The probe is a
+ * request the policy refuses and that stores nothing either way: creating kube-system again as a
+ * member of the planner group (impersonated with system:masters, so RBAC lets it reach admission);
+ * before the policy is in force the answer is 409 AlreadyExists. Needs impersonation, which the
+ * apply role (cluster admin) has.
+ */
+export async function awaitPolicyEnforced(kube: KubePort, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 3200)) {
+    try {
+      await kube.http.request('POST', '/api/v1/namespaces', {
+        headers: { 'Impersonate-User': 'karpenter-action:policy-probe', 'Impersonate-Group': PROBE_GROUPS },
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } },
+      });
+    } catch (e) {
+      if (!(e instanceof KubeApiError)) throw e;
+      if (e.code === 403 && e.message.includes(PLANNER_POLICY)) return;
+      if (e.code !== 409)
+        throw new Error(
+          `cannot check that ${PLANNER_POLICY} is in force (${e.message}); the planner role was not granted`,
+          { cause: e },
+        );
+    }
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${PLANNER_POLICY} is not in force ${Math.round(timeoutMs / 1000)} s after it was applied; the planner role was not granted, so the plan role cannot write meanwhile`,
+      );
+    await sleep(delay, undefined, kube.http.signal ? { signal: kube.http.signal } : {});
+  }
 }
 
 /**
  * Applies one planned planner object. The ClusterRole and its binding by server-side apply with the
- * action's field manager; the policy and its binding by create or by a replace of the whole spec at
+ * action's field manager, once the policy is seen in force (awaitPolicyEnforced); the policy and its binding by create or by a replace of the whole spec at
  * the read version, so no field another manager added (a match condition that switches the policy
  * off) survives.
  */
 export async function applyPlannerAccess(
   kube: KubePort,
-  plan: Pick<PlannerAccessPlan, 'objects'>,
+  plan: Pick<PlannerAccessPlan, 'objects' | 'policyAvailable' | 'enforced'>,
   change: Change,
 ): Promise<AppliedChange> {
   if (change.action === 'no-op') return { ref: change.ref, action: change.action, outcome: 'skipped' };
   const want = plan.objects.get(change.ref);
   if (!want) throw new Error(`${change.ref} was not planned in this run`);
   const res = resourceOf(want);
+  if (!isPolicyKind(want) && plan.policyAvailable && !plan.enforced) {
+    await awaitPolicyEnforced(kube);
+    plan.enforced = true;
+  }
   const live = isPolicyKind(want) ? await kube.get(res, String(want.metadata?.name)) : undefined;
   if (live) {
     await kube.replace(res, {
