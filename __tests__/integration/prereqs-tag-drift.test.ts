@@ -5,10 +5,12 @@
  * applied with the tag APIs. Tags someone else added are neither shown nor removed. Against moto.
  */
 import {
+  DeleteRuleCommand,
+  DescribeRuleCommand,
   EventBridgeClient,
   ListTagsForResourceCommand,
+  RemoveTargetsCommand,
   UntagResourceCommand,
-  DescribeRuleCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
   IAMClient,
@@ -30,7 +32,7 @@ import {
 } from '../../src/stages/prereqs/iam.ts';
 import { buildPodIdentityTrust } from '../../src/stages/prereqs/identity.ts';
 import { applyQueue, planQueue, type QueueSpec } from '../../src/stages/prereqs/queue.ts';
-import { applyRule, planRules, type RuleSpec } from '../../src/stages/prereqs/rules.ts';
+import { applyRule, planRules, RULE_TARGET_ID, type RuleSpec } from '../../src/stages/prereqs/rules.ts';
 import { sandbox, useAwsEnv } from '../helpers/sandbox.ts';
 
 let restore: () => void;
@@ -159,8 +161,9 @@ test('an interruption rule: a removed tag is planned and put back', async () => 
   const events = new EventBridgeClient({});
   const rule: RuleSpec = {
     name: `Karpenter-tags-${id()}`,
-    description: 'Spot interruption warnings',
-    eventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
+    description: 'test events',
+    // a pattern no other test sends, so events other tests put never reach this rule's missing queue
+    eventPattern: { source: ['karpenter-action.tests'], 'detail-type': [`tag drift ${id()}`] },
   };
   const queueArn = 'arn:aws:sqs:us-east-1:123456789012:Karpenter-tags';
   const [create] = (await planRules(events, [rule], queueArn, own, tagsV1)).changes;
@@ -176,4 +179,6 @@ test('an interruption rule: a removed tag is planned and put back', async () => 
   const live = (await events.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags ?? [];
   expect(Object.fromEntries(live.map((t) => [t.Key, t.Value]))).toEqual(tagsV1);
   expect((await planRules(events, [rule], queueArn, own, tagsV1)).changes[0]?.action).toBe('no-op');
+  await events.send(new RemoveTargetsCommand({ Rule: rule.name, Ids: [RULE_TARGET_ID] }));
+  await events.send(new DeleteRuleCommand({ Name: rule.name }));
 });
