@@ -4,7 +4,10 @@
  * with what to create for the cluster's authentication mode, a known one without rights is refused as
  * such, and once the refusal's advice is followed the check passes.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { CreateAccessEntryCommand, EKSClient } from '@aws-sdk/client-eks';
 import { KubeConfig } from '@kubernetes/client-node';
 import { buildAwsClients, readAccountId, type AwsClients } from '../../src/adapters/aws.ts';
@@ -12,6 +15,7 @@ import { checkClusterAccess, type ClusterAccessSource } from '../../src/adapters
 import { buildEksKubeConfig, readEksCluster } from '../../src/adapters/kube-connect.ts';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { KubeClient } from '../../src/adapters/kube.ts';
+import { runIamPolicy } from '../../src/commands/iam-policy.ts';
 import {
   applyPlannerAccess,
   PLANNER_GROUP,
@@ -76,6 +80,17 @@ async function runAs(
       roleArn,
     },
   };
+}
+
+/** A workspace whose config names the cluster, for iam-policy. */
+function planConfigWorkspace(cluster: ClusterInfo): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ka-access-'));
+  mkdirSync(join(dir, '.github'));
+  writeFileSync(
+    join(dir, '.github', 'karpenter.yaml'),
+    `cluster: ${cluster.name}\nregion: ${cluster.region}\nkarpenter:\n  version: 1.14.1\nmanifests: []\n`,
+  );
+  return dir;
 }
 
 const refusalOf = (p: Promise<unknown>) =>
@@ -194,6 +209,40 @@ test('CONFIG_MAP mode: the refusal gives the mapRoles entry, and adding it to aw
   const user = await checkClusterAccess(http, source);
   expect(user.username).toBe('karpenter-action');
   expect(user.groups).toContain('system:masters');
+});
+
+test("CONFIG_MAP mode: the plan role's aws-auth entry from iam-policy maps it to the planner group, which the planner objects make usable", async () => {
+  const { document } = runIamPolicy({
+    workspace: planConfigWorkspace(configMapCluster),
+    accountId: account,
+    repository: 'acme/infra',
+    role: 'plan',
+    format: 'json',
+    env: {},
+  });
+  const entry = document.kubernetes.awsAuth[0]!;
+  expect(entry).toEqual({
+    rolearn: `arn:aws:iam::${account}:role/karpenter-action-plan`,
+    username: 'karpenter-action-planner:{{SessionName}}',
+    groups: [PLANNER_GROUP],
+  });
+  const admin = new KubeHttp(adminKube(configMapCluster));
+  const path = '/api/v1/namespaces/kube-system/configmaps/aws-auth';
+  const cm = await admin.request<{ data?: Record<string, string> }>('GET', path);
+  await admin.request('PATCH', path, {
+    body: { data: { mapRoles: `${(cm.data?.mapRoles ?? '').trimEnd()}\n${stringify([entry])}` } },
+    contentType: 'application/merge-patch+json',
+  });
+  const { http, source } = await runAs(configMapCluster, 'karpenter-action-plan');
+  const refusal = (await refusalOf(checkClusterAccess(http, source))) as Refusal;
+  expect(refusal.message).toMatch(/the cluster maps it to the read-only planner, whose objects are missing$/);
+
+  const kube = new KubeClient(admin);
+  const planned = await planPlannerAccess(kube, { cluster: configMapCluster.name });
+  for (const c of planned.changes) await applyPlannerAccess(kube, planned, c);
+  const user = await checkClusterAccess(http, source);
+  expect(user.username).toMatch(/^karpenter-action-planner:/);
+  expect(user.groups).toContain(PLANNER_GROUP);
 });
 
 test('a kubeconfig the cluster rejects gets a plain 401, without AWS advice', async () => {

@@ -103,6 +103,21 @@ export function renderPlannerBootstrap(user: ClusterUser): string[] | undefined 
 }
 
 /**
+ * Refuses an apply by the read-only planner before it takes the apply lock: the dry-run-only policy
+ * would refuse its first write anyway, but this says why, where a bare 403 would not.
+ */
+export function evaluateApplyIdentity(user: ClusterUser): void {
+  if (!user.groups.includes(PLANNER_GROUP)) return;
+  throw new Refusal(
+    `this run's identity${user.username ? ` "${user.username}"` : ''} is the read-only plan role (group ${PLANNER_GROUP}): it may plan, never apply; nothing was changed`,
+    [
+      `the ValidatingAdmissionPolicy ${PLANNER_POLICY} refuses every write from that group that is not a dry-run`,
+      'apply with the apply role (role-to-assume), from the protected environment, after the plan is approved',
+    ],
+  );
+}
+
+/**
  * Fails early, with what to do, when the run's principal cannot use the cluster, instead of a bare
  * 401 or 403 deep in a stage. A SelfSubjectReview says whether the cluster knows the caller at all
  * (401: no access entry or aws-auth mapping); a SelfSubjectAccessReview says whether it may do what
