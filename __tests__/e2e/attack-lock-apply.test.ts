@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPLY_LEASE } from '../../src/adapters/apply-lock.ts';
-import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import { KubeApiError, KubeHttp } from '../../src/adapters/kube-http.ts';
 import { LEASES } from '../../src/adapters/kube-resources.ts';
 import { watchUntil } from '../../src/adapters/kube-watch.ts';
 import { KubeClient, type KubeResource } from '../../src/adapters/kube.ts';
@@ -97,13 +97,21 @@ test('an apply whose lock is taken from it stops and says the lock was lost', as
   // the pools stage has written the NodePool; verify now waits for Karpenter, holding the lock
   const written = await watchUntil(admin, NODEPOOLS, { name: 'default' }, (o) => !!o, 120_000);
   expect(written.ok).toBe(true);
-  const lease = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
-  expect((lease.spec as { holderIdentity?: string }).holderIdentity).toBeTruthy();
   // The attacker's steps: take the Lease from the running apply with the admin kubeconfig
-  await admin.replace(LEASES, {
-    ...lease,
-    spec: { ...(lease.spec as object), holderIdentity: 'intruder' },
-  });
+  for (;;) {
+    const lease = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
+    expect((lease.spec as { holderIdentity?: string }).holderIdentity).toMatch(/^.+ run .+ by /);
+    const taken = await admin
+      .replace(LEASES, { ...lease, spec: { ...(lease.spec as object), holderIdentity: 'intruder' } })
+      .then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof KubeApiError && e.code === 409) return false;
+          throw e;
+        },
+      );
+    if (taken) break;
+  }
 
   const applied = await applying;
   expect(applied.code).not.toBe(0);

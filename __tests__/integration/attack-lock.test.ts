@@ -21,7 +21,7 @@ import {
 } from '../../src/adapters/apply-lock.ts';
 import { buildAwsClients } from '../../src/adapters/aws.ts';
 import { HelmCommandError, HelmReleases } from '../../src/adapters/helm-release.ts';
-import { KubeHttp } from '../../src/adapters/kube-http.ts';
+import { KubeApiError, KubeHttp } from '../../src/adapters/kube-http.ts';
 import { CONFIGMAPS, DEPLOYMENTS, LEASES } from '../../src/adapters/kube-resources.ts';
 import { watchCollectionUntil } from '../../src/adapters/kube-watch.ts';
 import { KubeClient, type KubeObject, type KubePort } from '../../src/adapters/kube.ts';
@@ -85,6 +85,21 @@ const held = async (l: Promise<ApplyLock>) => {
   locks.push(lock);
   return lock;
 };
+
+/** Rewrites the Lease with the admin kubeconfig, as an attacker would: again on a conflict. */
+async function rewriteLease(edit: (lease: KubeObject) => KubeObject): Promise<void> {
+  for (;;) {
+    const current = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
+    try {
+      await admin.replace(LEASES, edit(current));
+      return;
+    } catch (e) {
+      if (!(e instanceof KubeApiError && e.code === 409)) throw e;
+    }
+  }
+}
+const steal = (holder: string) =>
+  rewriteLease((l) => ({ ...l, spec: { ...(l.spec as object), holderIdentity: holder } }));
 
 /** Collects unhandled rejections and uncaught exceptions while `fn` runs. */
 async function crashesDuring(fn: () => Promise<void>): Promise<unknown[]> {
@@ -226,11 +241,7 @@ test('a holder whose Lease is stolen stops before its next write, and a running 
       60_000,
     );
     // The attacker's steps: take the Lease with the admin kubeconfig while the apply runs
-    const current = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
-    await admin.replace(LEASES, {
-      ...current,
-      spec: { ...(current.spec as object), holderIdentity: 'intruder' },
-    });
+    await steal('intruder');
     const killed = await upgrade;
     expect(fence.signal.aborted).toBe(true);
     expect(killed).toBeInstanceOf(HelmCommandError);
@@ -249,6 +260,8 @@ test('a holder whose Lease is stolen stops before its next write, and a running 
     await lock.release();
     expect((await leaseSpec())?.holderIdentity).toBe('intruder');
   } finally {
+    // a helm still running (the test failed before the theft) is killed with the fence
+    fence.abort(new Error('the test is over'));
     await helm.dispose();
     rmSync(chart, { recursive: true, force: true });
   }
@@ -287,11 +300,7 @@ test('a 409 on renewal followed by a failing read neither crashes the process no
     );
     kube.failReads = true;
     // a real 409: someone changes the Lease under the holder (its record stays the holder's)
-    const current = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
-    await admin.replace(LEASES, {
-      ...current,
-      metadata: { ...current.metadata, labels: { touched: 'by-an-admin' } },
-    });
+    await rewriteLease((l) => ({ ...l, metadata: { ...l.metadata, labels: { touched: 'by-an-admin' } } }));
     const touchedAt = (await leaseSpec())?.renewTime;
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
@@ -357,11 +366,7 @@ test('after the lock is lost no AWS call of the apply is sent', async () => {
   const before = `attack-lock-before-${cluster.name}`;
   const after = `attack-lock-after-${cluster.name}`;
   await aws.sqs.send(new CreateQueueCommand({ QueueName: before }));
-  const current = (await admin.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace))!;
-  await admin.replace(LEASES, {
-    ...current,
-    spec: { ...(current.spec as object), holderIdentity: 'intruder' },
-  });
+  await steal('intruder');
   await aborted(fence.signal);
   const refused = await aws.sqs.send(new CreateQueueCommand({ QueueName: after })).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(ApplyLockLost);
@@ -372,4 +377,17 @@ test('after the lock is lost no AWS call of the apply is sent', async () => {
   await expect(sqs.send(new GetQueueUrlCommand({ QueueName: after }))).rejects.toMatchObject({
     name: 'QueueDoesNotExist',
   });
+});
+
+test('a second job of the same workflow run, under the same name, does not take the Lease as its own', async () => {
+  const name = 'acme/infra run 5/1 by alice';
+  await held(acquireApplyLock(admin, { holder: name, waitSeconds: 0, durationSeconds: 6, log: recorder() }));
+  const err = await acquireApplyLock(admin, {
+    holder: name,
+    waitSeconds: 0,
+    durationSeconds: 6,
+    log: recorder(),
+  }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Refusal);
+  expect((err as Refusal).message).toContain(`another apply holds the lock on this cluster: ${name}`);
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, Refusal } from '../errors.ts';
 import { KubeApiError } from './kube-http.ts';
@@ -8,6 +9,17 @@ import type { Logger } from '../stages/types.ts';
 
 /** The Lease that serialises applies to one cluster; kube-system exists on every cluster. */
 export const APPLY_LEASE = { name: 'karpenter-action-apply', namespace: 'kube-system' };
+/**
+ * A token unique to one acquisition, kept on the Lease beside the holder's name: two jobs of one
+ * workflow run share the name, and must still never both take the Lease as their own.
+ */
+export const LOCK_TOKEN_ANNOTATION = 'karpenter-action/lock-token';
+
+/** Who takes the Lease: the name shown to others, and this acquisition's own token. */
+export interface LockHolder {
+  identity: string;
+  token: string;
+}
 
 interface LeaseSpec {
   holderIdentity?: string | null;
@@ -61,6 +73,10 @@ export interface LockOptions {
 /** The API server stores MicroTime with microseconds; anything with six fraction digits is accepted. */
 const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 const specOf = (o: KubeObject | undefined) => (o?.spec ?? {}) as LeaseSpec;
+const isMine = (o: KubeObject | undefined, me: LockHolder) =>
+  !!o &&
+  specOf(o).holderIdentity === me.identity &&
+  o.metadata?.annotations?.[LOCK_TOKEN_ANNOTATION] === me.token;
 const durationOf = (o: KubeObject | undefined) => specOf(o).leaseDurationSeconds ?? 60;
 /** What a holder changes when it renews: any change of it shows the holder is alive. */
 const recordOf = (o: KubeObject | undefined) => JSON.stringify(specOf(o));
@@ -86,20 +102,20 @@ export type LeaseState =
     };
 
 /**
- * Free when nobody holds it, or when this run has watched its record unchanged for longer than its
- * duration. Like client-go's leader election, expiry is judged by when *this* run observed the last
+ * Free when nobody holds it, when this very acquisition holds it (its create's answer was lost), or
+ * when this run has watched its record unchanged for longer than its duration. Like client-go's leader election, expiry is judged by when *this* run observed the last
  * change, never by the holder's `renewTime`, which another runner's clock wrote: a runner whose clock
  * is a minute ahead would otherwise see every live Lease as expired.
  */
 export function evaluateLease(
   lease: KubeObject | undefined,
-  me: string,
+  me: LockHolder,
   observed: LeaseObservation,
   nowMs: number,
   wallNow: Date,
 ): LeaseState {
   const spec = specOf(lease);
-  if (!lease || !spec.holderIdentity || spec.holderIdentity === me) return { free: true };
+  if (!lease || !spec.holderIdentity || isMine(lease, me)) return { free: true };
   const ttlMs = durationOf(lease) * 1000;
   const expiresInMs = observed.atMs + ttlMs - nowMs;
   if (expiresInMs <= 0) return { free: true };
@@ -139,19 +155,20 @@ export async function acquireApplyLock(kube: KubePort, opts: LockOptions): Promi
   const mono = opts.monotonicMs ?? (() => performance.now());
   const duration = opts.durationSeconds ?? 60;
   const deadline = mono() + opts.waitSeconds * 1000;
+  const me: LockHolder = { identity: opts.holder, token: randomUUID() };
   let observed: LeaseObservation | undefined;
   let announced = '';
   for (;;) {
     const lease = await kube.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace);
     observed = observe(observed, lease, mono());
-    const state = evaluateLease(lease, opts.holder, observed, mono(), now());
+    const state = evaluateLease(lease, me, observed, mono(), now());
     if (state.free) {
       const sentMs = mono();
-      const taken = await take(kube, lease, opts.holder, duration, now()).catch((e: unknown) => {
+      const taken = await take(kube, lease, me, duration, now()).catch((e: unknown) => {
         if (conflict(e)) return undefined;
         throw e;
       });
-      if (taken) return startRenewing(kube, taken, opts, duration, sentMs, now, mono);
+      if (taken) return startRenewing(kube, taken, me, opts, duration, sentMs, now, mono);
       continue;
     }
     const left = deadline - mono();
@@ -190,12 +207,12 @@ export async function acquireApplyLock(kube: KubePort, opts: LockOptions): Promi
 async function take(
   kube: KubePort,
   lease: KubeObject | undefined,
-  holder: string,
+  me: LockHolder,
   duration: number,
   at: Date,
 ): Promise<KubeObject> {
   const spec: LeaseSpec = {
-    holderIdentity: holder,
+    holderIdentity: me.identity,
     leaseDurationSeconds: duration,
     acquireTime: microTime(at),
     renewTime: microTime(at),
@@ -208,10 +225,12 @@ async function take(
       metadata: {
         ...APPLY_LEASE,
         labels: { 'app.kubernetes.io/managed-by': 'karpenter-action' },
+        annotations: { [LOCK_TOKEN_ANNOTATION]: me.token },
       },
       spec,
     });
-  return kube.replace(LEASES, { ...lease, spec });
+  const annotations = { ...lease.metadata?.annotations, [LOCK_TOKEN_ANNOTATION]: me.token };
+  return kube.replace(LEASES, { ...lease, metadata: { ...lease.metadata, annotations }, spec });
 }
 
 /**
@@ -224,13 +243,14 @@ async function take(
 function startRenewing(
   kube: KubePort,
   taken: KubeObject,
+  me: LockHolder,
   opts: LockOptions,
   duration: number,
   takenSentMs: number,
   now: () => Date,
   mono: () => number,
 ): ApplyLock {
-  const { holder, log } = opts;
+  const { log } = opts;
   const renewEveryMs = Math.max(200, (duration * 1000) / 3);
   const renewDeadlineMs = (duration * 1000 * 2) / 3;
   let current = taken;
@@ -272,7 +292,7 @@ function startRenewing(
         log.warn(`could not read the apply lock after a conflicting renewal: ${describeError(e2)}`);
         return false;
       }
-      if (fresh && specOf(fresh).holderIdentity === holder) {
+      if (fresh && isMine(fresh, me)) {
         current = fresh;
         return conflicts < 2 ? renewOnce(conflicts + 1) : false;
       }
@@ -301,7 +321,7 @@ function startRenewing(
   })().catch((e: unknown) => log.warn(`the apply lock's renewal stopped: ${describeError(e)}`));
 
   return {
-    holder,
+    holder: me.identity,
     get lost() {
       return lost;
     },
@@ -312,7 +332,7 @@ function startRenewing(
       try {
         for (let attempt = 0; attempt < 3; attempt++) {
           const fresh = await kube.get(LEASES, APPLY_LEASE.name, APPLY_LEASE.namespace);
-          if (!fresh || specOf(fresh).holderIdentity !== holder) return;
+          if (!fresh || !isMine(fresh, me)) return;
           try {
             await kube.replace(LEASES, {
               ...fresh,
