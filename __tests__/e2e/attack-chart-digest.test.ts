@@ -1,9 +1,13 @@
 /**
  * Attack: the chart repository serves different content at apply than at plan. The reviewer approved a
  * plan of the karpenter charts with their digests; before the apply, someone with write access to the
- * chart repository (here a local chart directory, as a mirror or vendored copy would be) changes one
- * byte, in a file the rendered objects do not even show. The apply re-plans, sees another digest, and
- * refuses as stale: nothing is installed. With the bytes back, the approved fingerprint applies again.
+ * chart repository changes it: one byte of a local chart directory (as a mirror or vendored copy would
+ * be), in a file the rendered objects do not even show, or the same version pushed again to an OCI
+ * registry. The apply re-plans, sees another digest, and refuses as stale: nothing is installed. With
+ * the approved bytes back, the approved fingerprint applies again.
+ *
+ * The sandbox has no OCI registry, so a small one of the test's own (__tests__/helpers/oci-registry.ts,
+ * HTTPS with the sandbox CA's serving certificate) holds what the real helm pushes and pulls.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,9 +24,11 @@ import {
   sandbox,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
+import { startOciRegistry, type OciRegistry } from '../helpers/oci-registry.ts';
 import { createWorkspace } from '../helpers/workspace.ts';
 
 const exec = promisify(execFile);
+const clusters: ClusterInfo[] = [];
 let cluster: ClusterInfo;
 let workspace: string;
 let charts: string;
@@ -31,6 +37,7 @@ let kubeconfig: string;
 
 beforeAll(async () => {
   cluster = await newCluster({ withClusterAutoscaler: false });
+  clusters.push(cluster);
   const kc = adminKube(cluster);
   admin = new KubeHttp(kc);
   workspace = createWorkspace();
@@ -50,7 +57,7 @@ manifests: []
   );
 });
 afterAll(async () => {
-  await deleteCluster(cluster.name);
+  await Promise.all(clusters.map((c) => deleteCluster(c.name)));
   rmSync(workspace, { recursive: true, force: true });
 });
 
@@ -122,4 +129,123 @@ test('one changed byte in the chart between plan and apply: refused as stale, no
   expect(applied.stdout).toContain(
     `installing karpenter 1.14.1 ${pinned[1]!.digest.slice(7, 19)} as karpenter`,
   );
+}, 600_000);
+
+describe('an OCI registry', () => {
+  let registry: OciRegistry;
+  let ociWorkspace: string;
+  let ociCluster: ClusterInfo;
+  let ociKubeconfig: string;
+  /** helm trusts the registry's certificate through the sandbox CA, as Go reads SSL_CERT_FILE. */
+  const tlsEnv = () => ({ SSL_CERT_FILE: sandbox().pki.caCert });
+
+  beforeAll(async () => {
+    registry = await startOciRegistry({ cert: sandbox().pki.serverCert, key: sandbox().pki.serverKey });
+    ociCluster = await newCluster({ withClusterAutoscaler: false });
+    clusters.push(ociCluster);
+    ociWorkspace = createWorkspace();
+    ociKubeconfig = join(ociWorkspace, 'admin.kubeconfig');
+    writeFileSync(ociKubeconfig, adminKube(ociCluster).exportConfig(), { mode: 0o600 });
+    writeFileSync(
+      join(ociWorkspace, '.github', 'karpenter.yaml'),
+      `cluster: ${ociCluster.name}
+region: ${ociCluster.region}
+karpenter:
+  version: 1.14.1
+  chartRepository: oci://${registry.host}/karpenter
+manifests: []
+`,
+    );
+  });
+  afterAll(async () => {
+    await registry.close();
+    rmSync(ociWorkspace, { recursive: true, force: true });
+  });
+
+  const helm = async (...args: string[]) =>
+    exec(join(sandbox().binDir, 'helm'), args, { env: { ...process.env, ...tlsEnv() } });
+  /** `helm package` and `helm push` of a chart directory; returns the manifest digest helm reports. */
+  async function push(chartDir: string): Promise<string> {
+    const out = join(ociWorkspace, 'packaged');
+    rmSync(out, { recursive: true, force: true });
+    await helm('package', chartDir, '--destination', out);
+    const name = chartDir.split('/').at(-1)!;
+    const pushed = await helm('push', join(out, `${name}-1.14.1.tgz`), `oci://${registry.host}/karpenter`);
+    const digest = /Digest: (sha256:[0-9a-f]{64})/.exec(`${pushed.stdout}\n${pushed.stderr}`)?.[1];
+    if (!digest) throw new Error(`helm push printed no digest: ${pushed.stdout} ${pushed.stderr}`);
+    return digest;
+  }
+  const runOci = (inputs: Record<string, string>) =>
+    runAction({
+      inputs: { stages: 'install', ...inputs },
+      env: { ...actionEnv(), ...tlsEnv() },
+      workspace: ociWorkspace,
+    });
+
+  test('the same version pushed again with other content between plan and apply: refused as stale, nothing installed', async () => {
+    const crdDigest = await push(join(charts, 'karpenter-crd'));
+    const ctrlDigest = await push(join(charts, 'karpenter'));
+    const pulls = () =>
+      registry.requests.filter((r) => /^GET \/v2\/karpenter\/karpenter\/blobs\//.test(r)).length;
+
+    const before = pulls();
+    const planned = await runOci({ command: 'plan' });
+    expect({ code: planned.code, out: planned.code === 0 ? '' : planned.stdout }).toEqual({
+      code: 0,
+      out: '',
+    });
+    // pulled once in the run: the chart's config and content blobs, one request each
+    expect(pulls() - before).toBe(2);
+    const plan = readPlan(planned.outputs['plan-path']!);
+    expect(releaseChanges(actionable(plan)).map((c) => c.after)).toEqual([
+      { chart: 'karpenter-crd', version: '1.14.1', digest: crdDigest },
+      { chart: 'karpenter', version: '1.14.1', digest: ctrlDigest },
+    ]);
+    expect(plan.stages[0]!.notes.join('\n')).toContain(
+      `karpenter 1.14.1 ${ctrlDigest} (OCI manifest digest of oci://${registry.host}/karpenter/karpenter)`,
+    );
+
+    // the attacker pushes karpenter 1.14.1 again, its controller now pulling another image
+    const evil = join(ociWorkspace, 'evil', 'karpenter');
+    cpSync(join(charts, 'karpenter'), evil, { recursive: true });
+    const values = join(evil, 'values.yaml');
+    writeFileSync(
+      values,
+      readFileSync(values, 'utf8').replace(
+        /repository: public\.ecr\.aws\/karpenter\/controller/,
+        'repository: attacker.example/controller',
+      ),
+    );
+    const evilDigest = await push(evil);
+    expect(evilDigest).not.toBe(ctrlDigest);
+
+    const refused = await runOci({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`plan is stale: the approved plan was ${planned.outputs.fingerprint!}`);
+    expect(
+      JSON.parse((await helm('list', '-A', '-o', 'json', '--kubeconfig', ociKubeconfig)).stdout) as unknown[],
+    ).toEqual([]);
+    const ociAdmin = new KubeHttp(adminKube(ociCluster));
+    await expect(
+      ociAdmin.request(
+        'GET',
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodepools.karpenter.sh',
+      ),
+    ).rejects.toMatchObject({ code: 404 });
+
+    // the tag moved back to the approved manifest: the approved fingerprint applies it
+    registry.retag('karpenter/karpenter', '1.14.1', ctrlDigest);
+    const applied = await runOci({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
+    expect({ code: applied.code, out: applied.code === 0 ? '' : applied.stdout }).toEqual({
+      code: 0,
+      out: '',
+    });
+    const dep = await ociAdmin.request<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(
+      'GET',
+      '/apis/apps/v1/namespaces/kube-system/deployments/karpenter',
+    );
+    expect(dep.spec.template.spec.containers[0]!.image).toMatch(
+      /^public\.ecr\.aws\/karpenter\/controller:1\.14\.1/,
+    );
+  }, 600_000);
 });
