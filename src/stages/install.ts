@@ -128,10 +128,16 @@ async function diffObjects(
   objects: KubeObject[],
   namespace: string,
   release: string,
-): Promise<{ changes: Change[]; findings: Finding[]; unowned: { res: KubeResource; obj: KubeObject }[] }> {
+): Promise<{
+  changes: Change[];
+  findings: Finding[];
+  unowned: { res: KubeResource; obj: KubeObject }[];
+  secrets: { res: KubeResource; obj: KubeObject }[];
+}> {
   const changes: Change[] = [];
   const findings: Finding[] = [];
   const unowned: { res: KubeResource; obj: KubeObject }[] = [];
+  const secrets: { res: KubeResource; obj: KubeObject }[] = [];
   for (const raw of objects) {
     const res = await discovery.resolve(String(raw.apiVersion), String(raw.kind));
     const obj = withHelmOwnership(raw, release, namespace);
@@ -151,6 +157,10 @@ async function diffObjects(
         fieldChanges: [],
         reason: `part of the ${release} chart; its kind is not served yet`,
       });
+      continue;
+    }
+    if (res.group === '' && res.kind === 'Secret') {
+      secrets.push({ res, obj });
       continue;
     }
     const live = await kube.get(res, String(obj.metadata?.name), obj.metadata?.namespace);
@@ -197,7 +207,34 @@ async function diffObjects(
       reason: `differs from the ${release} chart`,
     });
   }
-  return { changes, findings, unowned };
+  return { changes, findings, unowned, secrets };
+}
+
+/**
+ * A Secret the chart renders (the 1.0 charts' webhook certificate, whose data Karpenter fills in): the
+ * plan reads no Secret, so its action follows the release's alone, the same for every identity. Helm
+ * applies it with the release as the chart renders it.
+ */
+function secretChange(obj: KubeObject, release: string, releaseAction: Change['action']): Change {
+  const base = {
+    ref: objectRef(obj),
+    stage: 'install' as const,
+    kind: 'Secret',
+    name: `${obj.metadata?.namespace ?? ''}/${String(obj.metadata?.name)}`,
+    fieldChanges: [],
+  };
+  if (releaseAction === 'no-op')
+    return {
+      ...base,
+      action: 'no-op',
+      reason: `the ${release} release is unchanged; the plan reads no Secret`,
+    };
+  return {
+    ...base,
+    action: releaseAction === 'create' ? 'create' : 'update',
+    after: normalizeKubeObject(obj),
+    reason: `applied by helm with the ${release} release as the chart renders it; the plan reads no Secret, so its live state is not shown`,
+  };
 }
 
 /**
@@ -398,10 +435,21 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
     findings.push(...diff.findings);
     const covered = new Set(preSteps.flatMap((x) => x.covers));
     const adopt = diff.unowned.filter((u) => !covered.has(objectKey(u.obj)));
-    if (adopt.length > 0) preSteps.push(buildAdoption(ctx, release, namespace, adopt));
+    if (adopt.length > 0)
+      preSteps.push(
+        buildAdoption(
+          ctx,
+          release,
+          namespace,
+          adopt,
+          diff.secrets.filter((u) => !covered.has(objectKey(u.obj))),
+        ),
+      );
     const live = installed.releases.find((r) => r.name === release && r.namespace === namespace);
     const objectsChanged = diff.changes.some((x) => x.action !== 'no-op');
     const rc = releaseChange(namespace, release, source, live, objectsChanged);
+    const secretChanges = diff.secrets.map((x) => secretChange(x.obj, release, rc.action));
+    diff.changes.push(...secretChanges);
     releaseChanges.push(rc, ...diff.changes);
     plans.push({
       release,
@@ -554,12 +602,13 @@ function buildAdoption(
   release: string,
   namespace: string,
   objects: { res: KubeResource; obj: KubeObject }[],
+  secrets: { res: KubeResource; obj: KubeObject }[],
 ): PreStep {
   const metadata = {
     labels: { [HELM_MANAGED_BY]: 'Helm' },
     annotations: { [HELM_RELEASE_NAME]: release, [HELM_RELEASE_NAMESPACE]: namespace },
   };
-  const covers = objects.map((o) => objectKey(o.obj));
+  const covers = [...objects, ...secrets].map((o) => objectKey(o.obj));
   return {
     change: {
       ref: `route:adopt-into-${release}`,
@@ -567,7 +616,10 @@ function buildAdoption(
       kind: 'Upgrade step',
       name: `adopt-into-${release}`,
       action: 'update',
-      before: covers,
+      before: [
+        ...objects.map((o) => objectKey(o.obj)),
+        ...secrets.map((o) => `${objectKey(o.obj)} (if it exists: the plan reads no Secret)`),
+      ],
       after: metadata,
       fieldChanges: [],
       reason: `these objects exist without the ${release} release's Helm ownership; it is set so helm takes them over in place, nothing is deleted`,
@@ -580,6 +632,17 @@ function buildAdoption(
           resourcePath(o.res, o.obj.metadata?.namespace, String(o.obj.metadata?.name)),
           { contentType: 'application/merge-patch+json', body: { metadata } },
         );
+      }
+      for (const o of secrets) {
+        try {
+          await ctx.kube.http.request(
+            'PATCH',
+            resourcePath(o.res, o.obj.metadata?.namespace, String(o.obj.metadata?.name)),
+            { contentType: 'application/merge-patch+json', body: { metadata } },
+          );
+        } catch (e) {
+          if (!(e instanceof KubeApiError && e.code === 404)) throw e;
+        }
       }
     },
   };
