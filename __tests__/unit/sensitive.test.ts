@@ -13,6 +13,8 @@ describe('isSensitiveKey', () => {
   test.each([
     'password',
     'db_password',
+    'adminpassword',
+    'githubtoken',
     'passphrase',
     'token',
     'sessionToken',
@@ -57,6 +59,8 @@ describe('isSensitiveKey', () => {
     'accessKeyId',
     'secretName',
     'secretRef',
+    'secretsManagerArn',
+    'tokens',
     'httpTokens',
     'tokenExpirationSeconds',
     'id_rsa.pub',

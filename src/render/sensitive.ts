@@ -5,7 +5,7 @@ export const SENSITIVE = '(sensitive)';
 /** The after-side of a sensitive value that differs from the before-side, so the change stays visible. */
 export const SENSITIVE_CHANGED = '(sensitive, changed)';
 
-/** Last words of a key that name a secret whatever precedes them. */
+/** Endings of a key (lower-cased, separators removed) that name a secret whatever precedes them. */
 const SECRET_WORDS = new Set([
   'password',
   'passwd',
@@ -67,20 +67,17 @@ function wordsOf(key: string): string[] {
 
 /**
  * True for keys such as `token`, `password`, `clientSecret`, `credentials`, `secretAccessKey`,
- * `AWS_SECRET_ACCESS_KEY`, `privateKey`, `tls.key` or `server-key.pem`. Matching is on the last word
- * of the key so that `httpTokens`, `secretName`, `keyName` or `tokenExpirationSeconds`, which are
+ * `AWS_SECRET_ACCESS_KEY`, `adminpassword`, `privateKey`, `tls.key` or `server-key.pem`. Matching is on
+ * the end of the key so that `httpTokens`, `secretName`, `keyName` or `tokenExpirationSeconds`, which are
  * configuration and not secrets, stay readable; a bare `key`, `topologyKey` or `labelKey` names a
  * label in Kubernetes (taints, requirements, affinities) and stays readable too.
  */
 export function isSensitiveKey(key: string): boolean {
   const flat = key.toLowerCase().replace(/[^a-z0-9]/g, '');
-  if (SECRET_WORDS.has(flat)) return true;
+  for (const word of SECRET_WORDS) if (flat.endsWith(word)) return true;
   if (KEY_FILE.test(key) && !/\.pub$/i.test(key)) return true;
   const words = wordsOf(key);
   const last = words[words.length - 1];
-  if (last === undefined) return false;
-  if (SECRET_WORDS.has(last)) return true;
-  if (words.length >= 2 && SECRET_WORDS.has(`${words[words.length - 2] ?? ''}${last}`)) return true;
   if (last === 'key' && words.length >= 2) return !NAMING_KEY_WORDS.has(words[words.length - 2] ?? '');
   return false;
 }
