@@ -44,9 +44,10 @@ export interface PlannerAccess {
  * Everything a plan, a drift check and a verify read, and every kind a plan dry-runs, derived from the
  * stages' code: tests check that every resource the source names and every kind the supported charts
  * render is here, and a plan by the planner identity against a real API server proves it is enough.
- * No Secret is listed (not even to dry-run: a dry-run returns the object), nor pods/exec,
- * serviceaccounts/token, impersonate, or any write to admission policies and webhook configurations,
- * which admission policies do not cover.
+ * No Secret is listed (not even to dry-run: a dry-run returns the object), nor pods/log (any pod's
+ * log, cluster-wide, may carry credentials; verify runs with the apply role, and without logs it says
+ * so), pods/exec, serviceaccounts/token, impersonate, or any write to admission policies and webhook
+ * configurations, which admission policies do not cover.
  */
 export const PLANNER_ACCESS: readonly PlannerAccess[] = [
   {
@@ -58,7 +59,6 @@ export const PLANNER_ACCESS: readonly PlannerAccess[] = [
   },
   { group: '', resource: 'nodes', verbs: READ, why: 'capacity preflight, controller zones, smoke test' },
   { group: '', resource: 'pods', verbs: READ, why: 'verify reads the controller pods and the smoke pod' },
-  { group: '', resource: 'pods/log', verbs: ['get'], why: "verify reports the controller's error lines" },
   { group: '', resource: 'events', verbs: READ, why: "the smoke test reports its pod's events" },
   {
     group: '',
