@@ -347,6 +347,23 @@ test('a head behind main would undo what main applied since', async () => {
   }
 });
 
+test('a collaborator edits the plan comment to hide a change, then it is approved', async () => {
+  gh.setPermission('mallory', 'write');
+  const comment = planComment(PR)!;
+  const [marker] = comment.body.split('\n');
+  gh.editComment(comment.id, `${marker}\n### Karpenter plan\n\nNo changes.`, 'mallory');
+  setReviews([{ author: 'carol', state: 'APPROVED' }]);
+  await expectCommentRefused(
+    PR,
+    'alice',
+    `the plan comment on #${PR} was last edited by @mallory, so it no longer shows what the action planned`,
+  );
+  // the plan workflow writes the plan anew, and the action is its last editor again
+  const replanned = await run({ command: 'plan' }, githubEnv('pull_request', pullEvent(PR, head), head));
+  expect(replanned.code).toBe(0);
+  expect(planComment(PR)!.editor?.login).toBe('github-actions[bot]');
+});
+
 test('the control: a fresh approval by carol, who has write access and pushed nothing, applies', async () => {
   setReviews([{ author: 'carol', state: 'APPROVED' }]);
   const r = await run(

@@ -33,6 +33,8 @@ export interface StandinComment {
   created_at: string;
   updated_at: string;
   isMinimized: boolean;
+  /** Who last edited the comment (GraphQL `editor`); null while it was never edited. */
+  editor: StandinUser | null;
 }
 
 export interface StandinFile {
@@ -204,6 +206,8 @@ export interface GithubStandin {
     r: { author: string; state: StandinReview['state']; commitId: string; submittedAt?: string },
   ): StandinReview;
   setPermission(login: string, role: RepoRole): void;
+  /** Someone edits a comment in the web interface (people with write access can edit anyone's). */
+  editComment(id: number, body: string, editor: string): StandinComment;
   setFile(ref: string, path: string, text: string): void;
   linkCommit(sha: string, pullNumbers: number[]): void;
   fail(fault: StandinFault): void;
@@ -365,6 +369,7 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
         created_at: at,
         updated_at: at,
         isMinimized: o.minimized ?? false,
+        editor: null,
       };
       state.comments.push(c);
       return c;
@@ -380,6 +385,14 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
       };
       state.reviews.push(review);
       return review;
+    },
+    editComment(id, body, editor) {
+      const c = state.comments.find((x) => x.id === id);
+      if (!c) throw new Error(`comment ${id} does not exist`);
+      c.body = body;
+      c.updated_at = now();
+      c.editor = user(editor);
+      return c;
     },
     setPermission(login, role) {
       user(login);
@@ -537,6 +550,7 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
         needAny(token, scopes, 'write');
         comment.body = requireString(bodyObject(body), 'body');
         comment.updated_at = now();
+        comment.editor = user(token.login);
         return [200, commentJson(comment)];
       }
     }
@@ -775,6 +789,24 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
     if (/\bviewer\s*\{\s*login\s*\}/.test(query)) {
       const login = opts.graphqlDropsBotSuffix ? token.login.replace(/\[bot\]$/, '') : token.login;
       return [200, { data: { viewer: { login } } }];
+    }
+    if (/\bnode\s*\(\s*id\s*:/.test(query) && /\beditor\b/.test(query)) {
+      const c = state.comments.find((x) => x.node_id === variables.id);
+      if (!c)
+        return [
+          200,
+          {
+            data: { node: null },
+            errors: [
+              { message: `Could not resolve to a node with the global id of '${String(variables.id)}'` },
+            ],
+          },
+        ];
+      const editor =
+        c.editor && (opts.graphqlDropsBotSuffix || c.editor.type === 'Bot')
+          ? c.editor.login.replace(/\[bot\]$/, '')
+          : c.editor?.login;
+      return [200, { data: { node: { id: c.node_id, editor: editor ? { login: editor } : null } } }];
     }
     if (/\bnodes\s*\(\s*ids\s*:/.test(query) && /isMinimized/.test(query)) {
       const ids = Array.isArray(variables.ids) ? (variables.ids as unknown[]) : [];

@@ -391,6 +391,17 @@ describe('endpoints', () => {
     });
   });
 
+  test("a comment's last editor: none, the token's own identity, or a person", async () => {
+    const pr = gh.addPull();
+    const c = client();
+    const ours = await c.createIssueComment(pr.number, 'plan');
+    await expect(c.readCommentEditor(ours.nodeId)).resolves.toBeUndefined();
+    await c.updateIssueComment(ours.id, 'plan 2');
+    await expect(c.readCommentEditor(ours.nodeId)).resolves.toBe('github-actions');
+    gh.editComment(ours.id, 'plan 3', 'mallory');
+    await expect(c.readCommentEditor(ours.nodeId)).resolves.toBe('mallory');
+  });
+
   test('comments are created and updated with their links', async () => {
     const issue = gh.addIssue({ title: 'x' });
     const c = client();

@@ -152,7 +152,8 @@ interface PlannedComment {
 
 /**
  * The fingerprint of the plan comment for `cluster` on a pull request, which must be the plan of
- * `headSha`, and when that comment last changed; each gate words the refusals for its own situation.
+ * `headSha` and last edited by nobody but the action, and when that comment last changed; each gate
+ * words the refusals for its own situation.
  */
 async function readPlannedComment(
   client: GitHubClient,
@@ -165,6 +166,12 @@ async function readPlannedComment(
   const marker = comment ? parsePlanMarker(comment.body) : undefined;
   if (!comment || !marker || marker.fingerprint === 'none') throw refuse.missing();
   if (marker.head !== headSha) throw refuse.stale((marker.head ?? 'unknown').slice(0, 7));
+  const editor = await client.readCommentEditor(comment.nodeId);
+  if (editor !== undefined && !evaluateSameAuthor(editor, await client.readViewerLogin()))
+    throw new Refusal(
+      `the plan comment on #${number} was last edited by @${editor}, so it no longer shows what the action planned`,
+      ['run the plan workflow again (it writes the plan anew), review it, and have it approved'],
+    );
   return { fingerprint: marker.fingerprint, changedAt: comment.updatedAt || comment.createdAt };
 }
 

@@ -368,6 +368,18 @@ export class GitHubClient {
     return hidden;
   }
 
+  /**
+   * Who last edited a comment, or undefined when nobody did. People with write access can edit anyone's
+   * comment, so a plan comment last edited by someone else no longer says what the action planned.
+   */
+  async readCommentEditor(nodeId: string): Promise<string | undefined> {
+    const data = await this.#graphql<{ node?: { editor?: { login?: string } | null } | null }>(
+      'query($id:ID!){ node(id:$id){ ... on IssueComment { id editor { login } } } }',
+      { id: nodeId },
+    );
+    return data.node?.editor?.login || undefined;
+  }
+
   /** A pull request's state, author and head, which approvals and fork checks are judged against. */
   async readPull(number: number): Promise<PullRequest> {
     const r = await this.#rest<{
