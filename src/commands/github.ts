@@ -73,7 +73,7 @@ const applyMarker = (cluster: string, ctx: GithubContext) =>
   } -->`;
 
 function applyHint(cluster: string): string {
-  return `To apply: merge this pull request (the apply job on the default branch runs behind its protected environment), or comment \`/karpenter apply ${cluster}\` once the pull request is approved.`;
+  return `To apply: merge this pull request (the apply job on the default branch runs behind its protected environment), or comment \`/karpenter apply ${cluster}\` once someone with write access, other than the author and whoever pushed the last commit, has approved this plan (a plan made again needs a fresh approval).`;
 }
 
 /** Posts or updates the one plan comment of this cluster on the pull request; failures only warn. */
