@@ -61,9 +61,9 @@ const RULES = [
   ['coordination.k8s.io', ['leases']],
 ] as const;
 
-async function grantPlannerWithoutSecrets(): Promise<void> {
+async function grantPlannerWithoutSecrets(target: KubeHttp = admin): Promise<void> {
   const rbac = '/apis/rbac.authorization.k8s.io/v1';
-  await admin.request('POST', `${rbac}/clusterroles`, {
+  await target.request('POST', `${rbac}/clusterroles`, {
     body: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -87,7 +87,7 @@ async function grantPlannerWithoutSecrets(): Promise<void> {
       ],
     },
   });
-  await admin.request('POST', `${rbac}/clusterrolebindings`, {
+  await target.request('POST', `${rbac}/clusterrolebindings`, {
     body: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -276,32 +276,15 @@ test('a 1.0 install, whose chart renders a Secret, plans the same for the planne
   const fresh = await newCluster({ withClusterAutoscaler: false });
   const freshWorkspace = createWorkspace();
   try {
-    const kc = adminKube(fresh);
-    const freshAdmin = new KubeHttp(kc);
-    const rbac = '/apis/rbac.authorization.k8s.io/v1';
-    const role = (await admin.request<Record<string, unknown>>('GET', `${rbac}/clusterroles/${PLANNER}`))
-      .rules;
-    await freshAdmin.request('POST', `${rbac}/clusterroles`, {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name: PLANNER },
-        rules: role,
-      },
-    });
-    await freshAdmin.request('POST', `${rbac}/clusterrolebindings`, {
-      body: {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: PLANNER },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: PLANNER },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: PLANNER }],
-      },
-    });
-    const user = kc.getCurrentUser()!;
-    kc.users = kc.users.map((u) => (u.name === user.name ? { ...u, impersonateUser: PLANNER } : u));
+    const freshAdmin = new KubeHttp(adminKube(fresh));
+    await grantPlannerWithoutSecrets(freshAdmin);
+    const plannerKc = adminKube(fresh);
+    const user = plannerKc.getCurrentUser()!;
+    plannerKc.users = plannerKc.users.map((u) =>
+      u.name === user.name ? { ...u, impersonateUser: PLANNER } : u,
+    );
     const plannerPath = join(freshWorkspace, 'planner.kubeconfig');
-    writeFileSync(plannerPath, kc.exportConfig(), { mode: 0o600 });
+    writeFileSync(plannerPath, plannerKc.exportConfig(), { mode: 0o600 });
     writeClusterConfig(freshWorkspace, fresh, { version: '1.0.8', manifests: false });
     const runFresh = (inputs: Record<string, string>) =>
       runAction({ inputs: { stages: 'install', ...inputs }, env: actionEnv(), workspace: freshWorkspace });
