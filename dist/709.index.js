@@ -69,10 +69,16 @@ function runConvert(opts) {
     return { files, report, errors };
 }
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8815);
+// EXTERNAL MODULE: ./src/adapters/kube.ts
+var kube = __webpack_require__(6719);
 // EXTERNAL MODULE: ./src/stages/prereqs.ts + 7 modules
 var prereqs = __webpack_require__(5948);
 // EXTERNAL MODULE: ./src/stages/prereqs/discovery-tags.ts
 var discovery_tags = __webpack_require__(9582);
+// EXTERNAL MODULE: ./src/stages/prereqs/planner-access.ts
+var planner_access = __webpack_require__(75);
 // EXTERNAL MODULE: ./src/stages/prereqs/pod-identity.ts
 var pod_identity = __webpack_require__(5550);
 // EXTERNAL MODULE: ./src/stages/prereqs/spot-role.ts
@@ -80,6 +86,9 @@ var spot_role = __webpack_require__(1527);
 // EXTERNAL MODULE: ./src/versions/index.ts + 2 modules
 var versions = __webpack_require__(6354);
 ;// CONCATENATED MODULE: ./src/commands/iam-policy.ts
+
+
+
 
 
 
@@ -423,7 +432,7 @@ const SUGGESTED_ROLE_NAMES = {
     plan: 'karpenter-action-plan',
     apply: 'karpenter-action-apply',
 };
-/** The EKS access policy both roles need: plans diff by server-side-apply dry-run, which is authorized like the write. */
+/** The EKS access policy of the apply role, which installs charts, CRDs and RBAC. The plan role gets none. */
 const CLUSTER_ADMIN_ACCESS_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
 /** GitHub's OIDC issuer, the prefix of its claim keys in AWS trust conditions. */
 const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
@@ -547,6 +556,7 @@ function buildIamPolicyDocument(cluster, opts) {
     };
     const principals = {};
     const commands = [];
+    const awsAuth = [];
     for (const r of roles) {
         doc[r] = {
             permissions: buildPermissionsPolicy(ctx, r),
@@ -561,7 +571,14 @@ function buildIamPolicyDocument(cluster, opts) {
         const principal = `arn:${ctx.partition}:iam::${opts.account}:role/${SUGGESTED_ROLE_NAMES[r]}`;
         principals[r] = principal;
         const common = `--cluster-name ${cluster.cluster} --region ${cluster.region} --principal-arn ${principal}`;
-        commands.push(`aws eks create-access-entry ${common} --type STANDARD`, `aws eks associate-access-policy ${common} --policy-arn ${CLUSTER_ADMIN_ACCESS_POLICY} --access-scope type=cluster`);
+        if (r === 'plan') {
+            commands.push(`aws eks create-access-entry ${common} --type STANDARD --kubernetes-groups ${planner_access/* PLANNER_GROUP */.rM}`);
+            awsAuth.push({ rolearn: principal, username: planner_access/* PLANNER_USERNAME */.Ci, groups: [planner_access/* PLANNER_GROUP */.rM] });
+        }
+        else {
+            commands.push(`aws eks create-access-entry ${common} --type STANDARD`, `aws eks associate-access-policy ${common} --policy-arn ${CLUSTER_ADMIN_ACCESS_POLICY} --access-scope type=cluster`);
+            awsAuth.push({ rolearn: principal, username: 'karpenter-action', groups: ['system:masters'] });
+        }
     }
     return {
         ...doc,
@@ -569,10 +586,31 @@ function buildIamPolicyDocument(cluster, opts) {
             accessPolicyArn: CLUSTER_ADMIN_ACCESS_POLICY,
             accessScope: { type: 'cluster' },
             principals,
-            reason: 'the plan computes diffs with server-side-apply dry-run and helm template, and the API server authorizes a dry-run exactly like the write, so the plan role needs the same Kubernetes access as the apply role',
+            reason: `the apply role installs charts, CRDs and RBAC, so it is cluster admin; the plan role is mapped to the group ${planner_access/* PLANNER_GROUP */.rM}, whose ClusterRole ${planner_access/* PLANNER_ROLE */.It} reads what a plan reads and may create and patch the kinds a plan dry-runs, while the ValidatingAdmissionPolicy ${planner_access/* PLANNER_POLICY */.ah} refuses every write from that group that is not a dry-run; it reads no Secret`,
             commands,
+            awsAuth,
+            ...(principals.plan ? { planner: buildPlannerBootstrap(cluster.cluster, opts.configPath) } : {}),
         },
     };
+}
+/** The planner objects and how an admin applies them once; afterwards the prereqs stage keeps them. */
+function buildPlannerBootstrap(cluster, configPath) {
+    const config = configPath && configPath !== DEFAULT_CONFIG ? ` --config ${configPath}` : '';
+    return {
+        group: planner_access/* PLANNER_GROUP */.rM,
+        clusterRole: planner_access/* PLANNER_ROLE */.It,
+        policy: planner_access/* PLANNER_POLICY */.ah,
+        manifests: { apiVersion: 'v1', kind: 'List', items: (0,planner_access/* buildPlannerObjects */.JJ)(true) },
+        commands: [
+            `karpenter-action iam-policy${config} --cluster ${cluster} --format manifests | kubectl apply --server-side --field-manager=${kube/* FIELD_MANAGER */.vy} -f -`,
+        ],
+    };
+}
+/** The planner objects as multi-document YAML, policy first (`--format manifests`). */
+function renderPlannerManifests() {
+    return (0,planner_access/* buildPlannerObjects */.JJ)(true)
+        .map((o) => (0,dist/* stringify */.As)(o, { lineWidth: 0 }))
+        .join('---\n');
 }
 const json = (v) => JSON.stringify(v, null, 2);
 /** IAM counts a policy's characters without whitespace: 6,144 for a managed policy, 10,240 for a role's inline ones. */
@@ -603,12 +641,25 @@ function renderIamPolicyText(doc, opts) {
             continue;
         out.push(`# ${describe[r]}`, `# cluster ${doc.cluster} (${doc.region})`, '', '## Permissions policy', ...sizeNote(p.permissions), json(p.permissions), '', '## Trust policy', json(p.trust), '');
     }
-    out.push('# Kubernetes access', '', `Both roles need an EKS access entry with AmazonEKSClusterAdminPolicy at cluster scope: ${doc.kubernetes.reason}.`, `The cluster's authentication mode must be API or API_AND_CONFIG_MAP. The role names below are suggestions (${Object.values(SUGGESTED_ROLE_NAMES).join(', ')}); use the names you create.`, '', ...doc.kubernetes.commands, '');
+    const k = doc.kubernetes;
+    out.push('# Kubernetes access', '', ...(k.principals.apply
+        ? [
+            `Apply role: an EKS access entry with AmazonEKSClusterAdminPolicy at cluster scope; it installs charts, CRDs and RBAC.`,
+        ]
+        : []), ...(k.principals.plan
+        ? [
+            `Plan role: an EKS access entry with the Kubernetes group ${planner_access/* PLANNER_GROUP */.rM} and no access policy. The group is bound to the ClusterRole ${planner_access/* PLANNER_ROLE */.It}: reads of what a plan reads, and create/patch on the kinds a plan diffs by server-side-apply dry-run. The ValidatingAdmissionPolicy ${planner_access/* PLANNER_POLICY */.ah} refuses every write from the group that is not a dry-run. It reads no Secret.`,
+        ]
+        : []), `The role names below are suggestions (${Object.values(SUGGESTED_ROLE_NAMES).join(', ')}); use the names you create.`, '', ...k.commands, '', `On a cluster whose authentication mode is CONFIG_MAP, add these entries to mapRoles of the aws-auth ConfigMap in kube-system instead (role ARNs there carry no path):`, '', (0,dist/* stringify */.As)(k.awsAuth, { lineWidth: 0 }).trimEnd(), '');
+    if (k.planner) {
+        out.push('# Planner objects', '', `Once, by a cluster admin, before the first plan with the plan role: the ClusterRole ${planner_access/* PLANNER_ROLE */.It} and its binding, the ValidatingAdmissionPolicy ${planner_access/* PLANNER_POLICY */.ah} and its binding. Applied with the field manager ${kube/* FIELD_MANAGER */.vy}, the action's prereqs stage owns them from then on: later plans show them unchanged, and drift checks watch them.`, `They need Kubernetes ${planner_access/* POLICY_MIN_KUBERNETES */.hk} or later (kubectl version): older clusters serve no ValidatingAdmissionPolicy, and without it the role's dry-run verbs would be write verbs, so apply nothing here on such a cluster; plan with the apply role until the control plane is upgraded.`, '', ...k.planner.commands, '', 'or, the same objects:', '', `kubectl apply --server-side --field-manager=${kube/* FIELD_MANAGER */.vy} -f - <<'EOF'`, renderPlannerManifests().trimEnd(), 'EOF', '');
+    }
     if (doc.plan) {
         out.push(`The plan role's trust also admits runs on the default branch (${opts.defaultBranch ?? 'main'}; --default-branch), which the scheduled drift check needs.`, '');
     }
     return out.join('\n');
 }
+const DEFAULT_CONFIG = '.github/karpenter.yaml';
 const ACCOUNT_ID = /^\d{12}$/;
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENVIRONMENT = /^[^\s:'"`]{1,255}$/;
@@ -620,8 +671,8 @@ function runIamPolicy(opts) {
     if (role !== 'plan' && role !== 'apply' && role !== 'both')
         problems.push(`--role is "${role}"; use plan, apply or both`);
     const format = opts.format ?? 'text';
-    if (format !== 'text' && format !== 'json')
-        problems.push(`--format is "${format}"; use text or json`);
+    if (format !== 'text' && format !== 'json' && format !== 'manifests')
+        problems.push(`--format is "${format}"; use text, json or manifests`);
     const account = opts.accountId ?? '<ACCOUNT_ID>';
     if (opts.accountId !== undefined && !ACCOUNT_ID.test(opts.accountId))
         problems.push(`--account-id "${opts.accountId}" is not a 12-digit AWS account id`);
@@ -635,7 +686,7 @@ function runIamPolicy(opts) {
         problems.push(`--default-branch "${opts.defaultBranch}" is not a branch name`);
     if (problems.length > 0)
         throw new src_errors/* Refusal */.P_('iam-policy: invalid flags', problems);
-    const configPath = opts.config ?? '.github/karpenter.yaml';
+    const configPath = opts.config ?? DEFAULT_CONFIG;
     const loaded = (0,load/* loadConfig */.Z9)(configPath, opts.workspace);
     if (!loaded.config)
         throw new src_errors/* Refusal */.P_(`invalid config ${configPath}`, loaded.issues.map(issues/* renderIssue */.y));
@@ -651,6 +702,7 @@ function runIamPolicy(opts) {
     const wanted = (0,discovery_tags/* buildDiscoveryTags */.qx)(cluster.cluster, nodeClasses);
     const options = {
         role: role,
+        configPath,
         account,
         repository,
         environment,
@@ -658,14 +710,18 @@ function runIamPolicy(opts) {
         discoveryTagKeys: [...Object.keys(wanted.subnets), ...Object.keys(wanted.securityGroups)],
     };
     const document = buildIamPolicyDocument(cluster, options);
-    const output = format === 'json' ? `${json(document)}\n` : renderIamPolicyText(document, options);
+    const output = format === 'json'
+        ? `${json(document)}\n`
+        : format === 'manifests'
+            ? renderPlannerManifests()
+            : renderIamPolicyText(document, options);
     return { output, document };
 }
 
 // EXTERNAL MODULE: ./src/adapters/aws-credentials.ts
 var aws_credentials = __webpack_require__(8678);
-// EXTERNAL MODULE: ./src/main.ts + 919 modules
-var main = __webpack_require__(9956);
+// EXTERNAL MODULE: ./src/main.ts + 916 modules
+var main = __webpack_require__(1778);
 // EXTERNAL MODULE: ./src/inputs.ts
 var inputs = __webpack_require__(8422);
 ;// CONCATENATED MODULE: ./src/cli.ts
@@ -686,9 +742,11 @@ commands:
   token --cluster <name> [--region <region>]
                                   print an EKS token as a kubectl ExecCredential (like aws eks get-token)
   iam-policy [--config <path>] [--cluster <name>] [--role plan|apply|both] [--account-id <12 digits>]
-             [--repository owner/repo] [--environment <name>] [--default-branch <name>] [--format text|json]
+             [--repository owner/repo] [--environment <name>] [--default-branch <name>]
+             [--format text|json|manifests]
                                   print the IAM permission and trust policies of the read-only plan role and
-                                  the apply role, and the EKS access entries both need
+                                  the apply role, the EKS access entries both need, and the planner objects
+                                  (manifests: those objects alone, for kubectl apply --server-side)
 `;
 /** Turns `--name value` / `--name=value` flags into the action's INPUT_* form, so both entries share one parser. */
 function flagsToInputs(args) {
