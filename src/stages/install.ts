@@ -24,7 +24,8 @@ import {
 import { CRDS, DEPLOYMENTS, NODES, SECRETS } from '../adapters/kube-resources.ts';
 import { diffFields } from '../plan/field-diff.ts';
 import type { Change, FieldChange, Finding, StagePlan } from '../plan/model.ts';
-import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
+import { normalizeKubeObject } from '../plan/normalize.ts';
+import { buildObjectChange } from '../plan/object-change.ts';
 import { buildChartValues, checkValuesKeys, NODEGROUP_LABEL } from '../install/values.ts';
 import {
   HELM_MANAGED_BY,
@@ -183,29 +184,13 @@ async function diffObjects(
       }
     }
     const after = normalizeKubeObject(desired);
-    if (!live) {
-      changes.push({
-        ...base,
-        action: 'create',
-        after,
-        fieldChanges: [],
-        reason: `part of the ${release} chart`,
-      });
-      continue;
-    }
-    const before = normalizeKubeObject(live);
-    if (deepEqual(before, after)) {
-      changes.push({ ...base, action: 'no-op', fieldChanges: [], reason: 'matches the chart' });
-      continue;
-    }
-    changes.push({
-      ...base,
-      action: 'update',
-      before,
-      after,
-      fieldChanges: diffFields(before, after),
-      reason: `differs from the ${release} chart`,
-    });
+    changes.push(
+      buildObjectChange(base, live ? normalizeKubeObject(live) : undefined, after, {
+        create: `part of the ${release} chart`,
+        same: 'matches the chart',
+        differs: `differs from the ${release} chart`,
+      }),
+    );
   }
   return { changes, findings, unowned, secrets };
 }

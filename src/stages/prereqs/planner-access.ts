@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeDiscovery } from '../../adapters/kube-discovery.ts';
 import { KubeApiError } from '../../adapters/kube-http.ts';
 import type { KubeObject, KubePort, KubeResource } from '../../adapters/kube.ts';
-import { diffFields } from '../../plan/field-diff.ts';
 import type { Change, Finding } from '../../plan/model.ts';
-import { deepEqual, normalizeKubeObject } from '../../plan/normalize.ts';
+import { normalizeKubeObject } from '../../plan/normalize.ts';
+import { buildObjectChange } from '../../plan/object-change.ts';
 import type { AppliedChange } from '../types.ts';
 
 /** The Kubernetes group the plan role is mapped to (access entry `kubernetesGroups`, or aws-auth `groups`). */
@@ -414,26 +414,13 @@ export async function planPlannerAccess(
         continue;
       }
     }
-    if (!before) {
-      changes.push({
-        ...base,
-        action: 'create',
-        after,
-        fieldChanges: [],
-        reason: 'the planner identity needs it',
-      });
-    } else if (deepEqual(before, after)) {
-      changes.push({ ...base, action: 'no-op', fieldChanges: [], reason: 'as the action manages it' });
-    } else {
-      changes.push({
-        ...base,
-        action: 'update',
-        before,
-        after,
-        fieldChanges: diffFields(before, after),
-        reason: 'differs from what the planner identity needs',
-      });
-    }
+    changes.push(
+      buildObjectChange(base, before, after, {
+        create: 'the planner identity needs it',
+        same: 'as the action manages it',
+        differs: 'differs from what the planner identity needs',
+      }),
+    );
   }
   const fence = changes.filter((c) => c.kind.startsWith('ValidatingAdmissionPolicy'));
   const role = changes.find((c) => c.kind === 'ClusterRole');
