@@ -474,7 +474,9 @@ test('drift: the issue opens, updates, and closes once the cluster matches again
 });
 
 test('role-to-assume: the OIDC token is exchanged for the role, and every AWS and cluster call uses it', async () => {
-  // the plan role as `karpenter-action iam-policy` prints it: trusted from this repository's pull requests
+  // the plan role's trust as `karpenter-action iam-policy` prints it: trusted from this repository's pull
+  // requests. Its Kubernetes access here is cluster admin, because this test is about credentials; the
+  // planner's own access, as iam-policy prints it, is planner-identity.test.ts's.
   const iam = withAccount(
     new IAMClient({ region: cluster.region, endpoint: sandbox().motoUrl, credentials: TEST_CREDENTIALS }),
     account,
