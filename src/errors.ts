@@ -35,3 +35,13 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * The error a call refused by an aborted signal rejects with: the signal's own reason when it is an
+ * error (an apply's ApplyLockLost), else `stopped` and the reason. AWS, Kubernetes and
+ * helm calls share it, so a fenced run reports the same cause whichever call it stopped.
+ */
+export function abortError(signal: AbortSignal | undefined, stopped: string): Error {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r : new Error(`${stopped}: ${String(r)}`);
+}

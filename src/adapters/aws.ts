@@ -5,6 +5,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { abortError } from '../errors.ts';
 import type { AwsCredentialsLike } from './eks-token.ts';
 
 /**
@@ -38,11 +39,7 @@ type AddMiddleware = (
   o: { step: string; name: string; priority?: string },
 ) => void;
 
-/** The signal's reason as the error a refused call rejects with. */
-function abortReason(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new Error(`AWS calls were stopped: ${String(r)}`);
-}
+const abortReason = (signal: AbortSignal) => abortError(signal, 'AWS calls were stopped');
 
 /**
  * Counts calls, and fences the client: once `signal` aborts, no call (nor a retry of one) is sent, and

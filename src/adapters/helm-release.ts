@@ -5,6 +5,7 @@ import type { RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { abortError } from '../errors.ts';
 import type { Logger } from '../stages/types.ts';
 
 /**
@@ -359,10 +360,7 @@ export class HelmReleases implements AsyncDisposable {
   }
 
   private async run(args: string[], helmTimeoutSeconds = DEFAULT_TIMEOUT_SECONDS): Promise<string> {
-    const stopped = (): Error => {
-      const r: unknown = this.signal?.reason;
-      return r instanceof Error ? r : new Error(`helm was stopped: ${String(r)}`);
-    };
+    const stopped = () => abortError(this.signal, 'helm was stopped');
     if (this.signal?.aborted) throw stopped();
     const command = this.kubeconfig.scrub(`helm ${args.join(' ')}`);
     await this.kubeconfig.refresh();

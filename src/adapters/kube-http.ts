@@ -1,6 +1,7 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { abortError } from '../errors.ts';
 
 /** A Kubernetes API error with the server's Status object kept, so callers can branch on reason and code. */
 export class KubeApiError extends Error {
@@ -84,8 +85,7 @@ export class KubeHttp {
   }
 
   private fenceReason(): Error {
-    const r: unknown = this.signal?.reason;
-    return r instanceof Error ? r : new Error(`requests to ${this.server} were stopped: ${String(r)}`);
+    return abortError(this.signal, `requests to ${this.server} were stopped`);
   }
 
   private async options(method: string, url: URL, req: KubeRequest, accept: string): Promise<RequestOptions> {
