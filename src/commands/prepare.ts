@@ -5,7 +5,7 @@ import { renderIssue, type ConfigIssue } from '../config/issues.ts';
 import { buildAwsClients, readAccountId, readAl2023AliasVersion, type AwsClients } from '../adapters/aws.ts';
 import { readActionsIdToken, readOidcCredentials } from '../adapters/aws-credentials.ts';
 import type { AwsCredentialsLike } from '../adapters/eks-token.ts';
-import { checkClusterAccess, evaluateApplyIdentity } from '../adapters/kube-access.ts';
+import { checkClusterAccess, evaluateApplyIdentity, type ClusterUser } from '../adapters/kube-access.ts';
 import { buildEksKubeConfig, loadKubeConfigFile, readEksCluster } from '../adapters/kube-connect.ts';
 import { KubeHttp } from '../adapters/kube-http.ts';
 import { KubeClient, type KubePort } from '../adapters/kube.ts';
@@ -131,14 +131,14 @@ export async function prepare(
   const manifests = known.map((o) => ({ ...o, obj: substitutePlaceholders(o.obj, values) }));
 
   let http: KubeHttp;
+  let user: ClusterUser;
   if (inputs.kubeconfig) {
     http = new KubeHttp(loadKubeConfigFile(inputs.kubeconfig));
-    const user = await checkClusterAccess(http, { kind: 'kubeconfig', path: inputs.kubeconfig });
-    if (inputs.command === 'apply') evaluateApplyIdentity(user);
+    user = await checkClusterAccess(http, { kind: 'kubeconfig', path: inputs.kubeconfig });
   } else {
     const eks = await readEksCluster(aws.eks, cluster.cluster);
     http = new KubeHttp(buildEksKubeConfig(eks, region, aws.credentials));
-    const user = await checkClusterAccess(http, {
+    user = await checkClusterAccess(http, {
       kind: 'eks',
       cluster: cluster.cluster,
       region,
@@ -147,8 +147,8 @@ export async function prepare(
       roleArn: inputs.roleToAssume,
     });
     if (user.username) env.log.debug(`the cluster sees this run as ${user.username}`);
-    if (inputs.command === 'apply') evaluateApplyIdentity(user);
   }
+  if (inputs.command === 'apply') evaluateApplyIdentity(user);
   const kube = new KubeClient(http.withSignal(opts.signal));
   env.log.info(
     `cluster ${cluster.cluster} (${region}), Karpenter ${cluster.karpenter.version}, ${manifests.length} manifest objects`,
