@@ -497,10 +497,14 @@ export class GitHubClient {
 
   /** The repository's default branch, for runs whose event payload does not name it. */
   async readDefaultBranch(): Promise<string> {
-    const url = new URL(`${this.apiUrl}/repos/${this.#repoPath()}`);
-    const r = await this.#send<{ default_branch?: string }>('GET', url, undefined, {});
+    const r = await this.#rest<{ default_branch?: string }>('GET', '');
     if (!r.data.default_branch)
-      throw new GitHubApiError(r.status, 'GET', url.pathname, 'the repository has no default branch');
+      throw new GitHubApiError(
+        r.status,
+        'GET',
+        `/repos/${this.#repoPath()}`,
+        'the repository has no default branch',
+      );
     return r.data.default_branch;
   }
 
