@@ -1,11 +1,20 @@
 /**
- * npm run sandbox -- up | down | status
+ * npm run sandbox -- up | down | status | build
  *
  * `up` starts the supervisor in the background and returns once every server is ready and
- * .sandbox/env is written; a sandbox that is already running is reused. `down` stops it.
+ * .sandbox/env is written; a sandbox that is already running is reused. `down` stops it. `build`
+ * builds (or finds in the cache) every binary the sandbox runs and prints how long each took.
  */
 import { readState } from './lib/state.ts';
 import { sandboxDown, sandboxUp } from './lib/lifecycle.ts';
+import {
+  BINARIES,
+  ensureBinary,
+  karpenterControllerSpec,
+  karpenterControllerVersions,
+  kwokStageFiles,
+} from './lib/build.ts';
+import { ensureKarpenterRelease, KARPENTER_VERSIONS } from './lib/karpenter.ts';
 
 const cmd = process.argv[2] ?? 'status';
 switch (cmd) {
@@ -15,6 +24,23 @@ switch (cmd) {
       `${started ? 'started' : 'already running'}: cluster ${state.defaultCluster.name} at ${state.defaultCluster.endpoint}, ` +
         `AWS at ${state.motoUrl}\nnext: source .sandbox/env\n`,
     );
+    break;
+  }
+  case 'build': {
+    const specs = [
+      ...Object.values(BINARIES),
+      ...karpenterControllerVersions().map((v) => karpenterControllerSpec(v)!),
+    ];
+    const started = Date.now();
+    for (const spec of specs) {
+      const b = ensureBinary(spec, (line) => process.stdout.write(`${line}\n`));
+      process.stdout.write(
+        `${spec.name} ${spec.version}: ${b.built ? `built in ${b.seconds.toFixed(0)} s` : 'cached'} (${b.path})\n`,
+      );
+    }
+    kwokStageFiles();
+    for (const v of KARPENTER_VERSIONS) ensureKarpenterRelease(v);
+    process.stdout.write(`all sandbox binaries ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     break;
   }
   case 'down':
@@ -36,6 +62,6 @@ switch (cmd) {
     break;
   }
   default:
-    process.stderr.write(`unknown sandbox command "${cmd}"; use up, down or status\n`);
+    process.stderr.write(`unknown sandbox command "${cmd}"; use up, down, status or build\n`);
     process.exitCode = 2;
 }

@@ -22,6 +22,10 @@ export interface BinarySpec {
   /** Module directory inside the repo, or undefined for `go install pkg@version`. */
   moduleDir?: string;
   installPackage?: string;
+  /** Package to build inside moduleDir, when it is not the module's own main package. */
+  buildPackage?: string;
+  /** Go toolchain the module needs, fetched through the module proxy when newer than the local one. */
+  toolchain?: string;
   ldflags: string;
   /** Names the binary also answers to (multi-call): created as symlinks next to it. */
   aliases?: string[];
@@ -29,7 +33,9 @@ export interface BinarySpec {
 
 const minor = KUBERNETES_VERSION.split('.')[1] ?? '';
 
-export const BINARIES: Record<'kube' | 'etcd' | 'helm', BinarySpec> = {
+export const KWOK_VERSION = 'v0.8.0';
+
+export const BINARIES: Record<'kube' | 'etcd' | 'helm' | 'kwok', BinarySpec> = {
   kube: {
     name: 'kube',
     version: KUBERNETES_VERSION,
@@ -43,7 +49,7 @@ export const BINARIES: Record<'kube' | 'etcd' | 'helm', BinarySpec> = {
         `-X ${pkg}.gitTreeState=clean`,
       ]),
     ].join(' '),
-    aliases: ['kube-apiserver', 'kubectl'],
+    aliases: ['kube-apiserver', 'kube-scheduler', 'kube-controller-manager', 'kubectl'],
   },
   etcd: {
     name: 'etcd',
@@ -64,7 +70,42 @@ export const BINARIES: Record<'kube' | 'etcd' | 'helm', BinarySpec> = {
       ]),
     ].join(' '),
   },
+  kwok: {
+    name: 'kwok',
+    version: KWOK_VERSION,
+    installPackage: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`,
+    ldflags: '-s -w',
+  },
 };
+
+/**
+ * Karpenter's controller for the sandbox: the `kwok` program of the aws/karpenter-provider-aws module
+ * at that release, which runs the real AWS provider with only instance launch simulated. One module
+ * per release under sandbox/go/karpenter/v<version>, built once per version like the API server.
+ */
+export function karpenterControllerSpec(version: string): BinarySpec | undefined {
+  const moduleDir = join(ROOT, 'sandbox', 'go', 'karpenter', `v${version}`);
+  if (!existsSync(join(moduleDir, 'go.mod'))) return undefined;
+  const goLine = /^go (\d+\.\d+\.\d+)$/m.exec(readFileSync(join(moduleDir, 'go.mod'), 'utf8'))?.[1];
+  return {
+    name: 'karpenter-controller',
+    version: `v${version}`,
+    moduleDir,
+    buildPackage: 'github.com/aws/karpenter-provider-aws/kwok',
+    ...(goLine ? { toolchain: `go${goLine}` } : {}),
+    ldflags: `-s -w -X sigs.k8s.io/karpenter/pkg/operator.Version=v${version}`,
+  };
+}
+
+/** The Karpenter releases the sandbox can run a controller for. */
+export function karpenterControllerVersions(): string[] {
+  const dir = join(ROOT, 'sandbox', 'go', 'karpenter');
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((d) => d.startsWith('v'))
+        .map((d) => d.slice(1))
+    : [];
+}
 
 const goEnv = { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false -mod=readonly' };
 
@@ -72,10 +113,24 @@ function goVersion(): string {
   return execFileSync('go', ['env', 'GOVERSION'], { env: goEnv, encoding: 'utf8' }).trim();
 }
 
+/** The toolchain a spec builds with: the local Go unless its module needs a newer one. */
+function toolchainFor(spec: BinarySpec): string {
+  const local = goVersion();
+  if (!spec.toolchain) return local;
+  const num = (v: string) => v.replace(/^go/, '').split('.').map(Number);
+  const [a, b] = [num(local), num(spec.toolchain)];
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0) ? local : spec.toolchain;
+  }
+  return local;
+}
+
 /** A key over everything that changes the binary: Go version, module files, ldflags, target. */
 export function buildKey(spec: BinarySpec): string {
   const h = createHash('sha256');
-  h.update(`${goVersion()}\n${process.arch}\n${spec.ldflags}\n${spec.installPackage ?? ''}\n`);
+  h.update(
+    `${toolchainFor(spec)}\n${process.arch}\n${spec.ldflags}\n${spec.installPackage ?? ''}\n${spec.buildPackage ?? ''}\n`,
+  );
   if (spec.moduleDir) {
     for (const f of readdirSync(spec.moduleDir).sort()) {
       if (f === 'go.mod' || f === 'go.sum' || f.endsWith('.go')) {
@@ -106,13 +161,17 @@ export function ensureBinary(spec: BinarySpec, log: (line: string) => void = () 
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  log(`building ${spec.name} ${spec.version} (first time only; the Kubernetes build takes several minutes)`);
+  log(`building ${spec.name} ${spec.version} (first time only; this takes several minutes)`);
   const args = spec.moduleDir
-    ? ['build', '-trimpath', '-ldflags', spec.ldflags, '-o', join(tmp, spec.name), '.']
+    ? ['build', '-trimpath', '-ldflags', spec.ldflags, '-o', join(tmp, spec.name), spec.buildPackage ?? '.']
     : ['install', '-trimpath', '-ldflags', spec.ldflags, spec.installPackage ?? ''];
+  const env = {
+    ...(spec.moduleDir ? goEnv : { ...goEnv, GOFLAGS: '-buildvcs=false', GOBIN: tmp }),
+    GOTOOLCHAIN: toolchainFor(spec) === goVersion() ? 'local' : toolchainFor(spec),
+  };
   const res = spawnSync('go', args, {
     cwd: spec.moduleDir ?? tmp,
-    env: spec.moduleDir ? goEnv : { ...goEnv, GOFLAGS: '-buildvcs=false', GOBIN: tmp },
+    env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (res.status !== 0) {
@@ -126,4 +185,28 @@ export function ensureBinary(spec: BinarySpec, log: (line: string) => void = () 
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return { path, dir, built: true, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * kwok's own stage files of the pinned release, read from its module (node initialize, node heartbeat
+ * with a Lease, the pod lifecycle), so simulated nodes and pods behave as kwok's maintainers define.
+ */
+export function kwokStageFiles(): string[] {
+  const info = JSON.parse(
+    execFileSync('go', ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], {
+      encoding: 'utf8',
+      env: { ...goEnv, GOFLAGS: '-mod=mod' },
+    }),
+  ) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(`cannot download kwok ${KWOK_VERSION}: ${info.Error ?? 'no Dir'}`);
+  const stage = join(info.Dir, 'kustomize', 'stage');
+  const pods = join(stage, 'pod', 'fast');
+  return [
+    join(stage, 'node', 'fast', 'node-initialize.yaml'),
+    join(stage, 'node', 'heartbeat-with-lease', 'node-heartbeat-with-lease.yaml'),
+    ...readdirSync(pods)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .sort()
+      .map((f) => join(pods, f)),
+  ];
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { cachePath } from './paths.ts';
 
 /** The target release and the older releases the upgrade tests start from. */
-export const KARPENTER_VERSIONS = ['1.14.1', '1.13.1', '1.8.2', '1.0.8'] as const;
+export const KARPENTER_VERSIONS = ['1.14.1', '1.14.3', '1.13.1', '1.8.2', '1.0.8'] as const;
 export const KARPENTER_TARGET = '1.14.1';
 
 export interface KarpenterRelease {
@@ -42,7 +42,7 @@ export function ensureKarpenterRelease(version: string): KarpenterRelease {
   const info = JSON.parse(
     execFileSync('go', ['mod', 'download', '-json', `github.com/aws/karpenter-provider-aws@v${version}`], {
       encoding: 'utf8',
-      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
+      env: { ...process.env, GOTOOLCHAIN: 'auto', GOFLAGS: '-mod=mod' },
     }),
   ) as { Dir?: string; Error?: string };
   if (!info.Dir)
