@@ -13,7 +13,14 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BINARIES, ensureBinary } from './lib/build.ts';
+import {
+  BINARIES,
+  ensureBinary,
+  karpenterControllerSpec,
+  karpenterControllerVersions,
+  kwokStageFiles,
+} from './lib/build.ts';
+import { ClusterRuntime, NODE_IP } from './lib/cluster-runtime.ts';
 import { ensurePki, readPem, type Pki } from './lib/certs.ts';
 import { ensureKarpenterRelease, KARPENTER_TARGET, KARPENTER_VERSIONS } from './lib/karpenter.ts';
 import { ROOT, statePath } from './lib/paths.ts';
@@ -46,6 +53,11 @@ async function main(): Promise<void> {
   const kube = ensureBinary(BINARIES.kube, log);
   const etcdBin = ensureBinary(BINARIES.etcd, log);
   const helm = ensureBinary(BINARIES.helm, log);
+  const kwok = ensureBinary(BINARIES.kwok, log);
+  const kwokStages = kwokStageFiles();
+  const controllerBinaries = new Map(
+    karpenterControllerVersions().map((v) => [v, ensureBinary(karpenterControllerSpec(v)!, log).path]),
+  );
   const releases = KARPENTER_VERSIONS.map((v) => ensureKarpenterRelease(v));
   const buildSeconds = Date.now() - started;
   for (const [name, target] of [
@@ -60,11 +72,13 @@ async function main(): Promise<void> {
   const pki = ensurePki(statePath('pki'));
 
   const children: Managed[] = [];
+  const runtimes = new Set<ClusterRuntime>();
   let stopping = false;
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log('stopping');
+    await Promise.all([...runtimes].map((r) => r.stop()));
     await Promise.all([...children].reverse().map((c) => stopProcess(c)));
     rmSync(statePath('state.json'), { force: true });
     log('stopped');
@@ -164,6 +178,10 @@ async function main(): Promise<void> {
         '--authentication-token-webhook-version=v1',
         '--authentication-token-webhook-cache-ttl=0s',
         '--disable-admission-plugins=ServiceAccount',
+        // The simulated kubelets (kwok) all listen on loopback and advertise it as their InternalIP.
+        '--kubelet-preferred-address-types=InternalIP',
+        `--kubelet-client-certificate=${pki.adminCert}`,
+        `--kubelet-client-key=${pki.adminKey}`,
         '--endpoint-reconciler-type=none',
         '--allow-privileged=true',
         '--profiling=false',
@@ -188,7 +206,7 @@ async function main(): Promise<void> {
     return next ? next.catch(() => startApiServer()) : startApiServer();
   };
 
-  const clusters = new Map<string, ClusterInfo & { apiserver: ApiServer }>();
+  const clusters = new Map<string, ClusterInfo & { apiserver: ApiServer; runtime?: ClusterRuntime }>();
   const createCluster = async (req: NewClusterOptions): Promise<ClusterInfo> => {
     const name = req.name ?? `test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     if (clusters.has(name)) throw new HttpError(409, `cluster ${name} exists`);
@@ -202,6 +220,21 @@ async function main(): Promise<void> {
       clientCertPem: readPem(pki.adminCert),
       clientKeyPem: readPem(pki.adminKey),
     };
+    const runtime = req.controllers
+      ? await ClusterRuntime.start({
+          cluster: name,
+          endpoint: apiserver.endpoint,
+          pki,
+          kube: kubeEndpoint,
+          aws: { endpoint: motoUrl, region, accountId },
+          kubeDir: kube.dir,
+          kwokBin: kwok.path,
+          kwokStages,
+          dir: statePath('clusters', name),
+          controllerBinary: (v) => controllerBinaries.get(v),
+          log,
+        })
+      : undefined;
     const seeded: SeededCluster = await seedCluster({
       name,
       aws: { endpoint: motoUrl, region, accountId },
@@ -210,6 +243,7 @@ async function main(): Promise<void> {
       kubernetesVersion: req.kubernetesVersion,
       autoMode: req.autoMode,
       withClusterAutoscaler: req.withClusterAutoscaler,
+      ...(runtime ? { kubelet: { ip: NODE_IP, port: runtime.kubeletPort } } : {}),
       register: async (clusterName) => {
         const res = await fetch(`${adminUrl}/clusters/${encodeURIComponent(clusterName)}/kube`, {
           method: 'PUT',
@@ -220,8 +254,18 @@ async function main(): Promise<void> {
           throw new Error(`registering ${clusterName} with moto: ${res.status} ${await res.text()}`);
       },
     });
-    const info: ClusterInfo = { ...seeded, endpoint: apiserver.endpoint, apiserverId: apiserver.id };
-    clusters.set(name, { ...info, apiserver });
+    if (runtime) {
+      runtimes.add(runtime);
+      runtime.watchKarpenter();
+    }
+    const info: ClusterInfo = {
+      ...seeded,
+      endpoint: apiserver.endpoint,
+      apiserverId: apiserver.id,
+      controllers: runtime !== undefined,
+      ...(runtime ? { runtimeDir: statePath('clusters', name) } : {}),
+    };
+    clusters.set(name, { ...info, apiserver, ...(runtime ? { runtime } : {}) });
     log(`cluster ${name} on ${apiserver.id} (${apiserver.endpoint}) ready in ${Date.now() - t0} ms`);
     return info;
   };
@@ -231,12 +275,20 @@ async function main(): Promise<void> {
     if (!c) throw new HttpError(404, `no cluster ${name}`);
     clusters.delete(name);
     await fetch(`${adminUrl}/clusters/${encodeURIComponent(name)}/kube`, { method: 'DELETE' });
+    if (c.runtime) {
+      runtimes.delete(c.runtime);
+      await c.runtime.stop();
+    }
     await stopProcess(c.apiserver.proc);
     children.splice(children.indexOf(c.apiserver.proc), 1);
   };
 
   refill();
-  const def = await createCluster({ name: DEFAULT_CLUSTER });
+  // The default cluster is the demo's: it runs the scheduler, controller manager, kwok and Karpenter.
+  const def = await createCluster({
+    name: DEFAULT_CLUSTER,
+    controllers: process.env.SANDBOX_CONTROLLERS !== '0',
+  });
 
   const control = createServer((req, res) => void handle(req, res));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -250,7 +302,23 @@ async function main(): Promise<void> {
         await deleteCluster(decodeURIComponent(url.pathname.slice('/clusters/'.length)));
         out = { deleted: true };
       } else if (req.method === 'GET' && url.pathname === '/status') {
-        out = { clusters: [...clusters.keys()], spares: spares.length, pid: process.pid };
+        out = {
+          clusters: [...clusters.keys()],
+          spares: spares.length,
+          pid: process.pid,
+          controllers: Object.fromEntries(
+            [...clusters].map(([n, c]) => [
+              n,
+              c.runtime?.running().map((r) => ({
+                namespace: r.namespace,
+                deployment: r.deployment,
+                version: r.version,
+                pid: r.proc?.child.pid,
+                startedAt: r.startedAt,
+              })) ?? null,
+            ]),
+          ),
+        };
       } else if (req.method === 'POST' && url.pathname === '/shutdown') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"stopping":true}');
         void stopAll();

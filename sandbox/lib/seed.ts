@@ -32,6 +32,11 @@ export interface SeedOptions {
   nodeCount?: number;
   zones?: string[];
   withClusterAutoscaler?: boolean;
+  /**
+   * Where the cluster's simulated kubelets (kwok) listen, when the cluster runs controllers: the nodes
+   * advertise it, and their pods are then run by kwok instead of having their status written here.
+   */
+  kubelet?: { ip: string; port: number };
 }
 
 export interface SeededCluster {
@@ -297,6 +302,15 @@ export async function seedCluster(o: SeedOptions): Promise<SeededCluster> {
       body: {
         ...node,
         status: {
+          ...(o.kubelet
+            ? {
+                addresses: [
+                  { type: 'InternalIP', address: o.kubelet.ip },
+                  { type: 'Hostname', address: node.metadata!.name! },
+                ],
+                daemonEndpoints: { kubeletEndpoint: { Port: o.kubelet.port } },
+              }
+            : {}),
           capacity: { cpu: '2', memory: '7910Mi', pods: '29', 'ephemeral-storage': '20959212Ki' },
           allocatable: { cpu: '1930m', memory: '7220Mi', pods: '29', 'ephemeral-storage': '18242267924' },
           conditions: [
@@ -362,23 +376,24 @@ export async function seedCluster(o: SeedOptions): Promise<SeededCluster> {
         },
       },
     });
-    // No kube-controller-manager runs in the sandbox, so the Deployment's status is written here the way
-    // the deployment controller would after its pod started.
-    await apps.replaceNamespacedDeploymentStatus({
-      name: 'cluster-autoscaler',
-      namespace: 'kube-system',
-      body: {
-        metadata: { name: 'cluster-autoscaler', namespace: 'kube-system' },
-        spec: { selector: { matchLabels: labels }, template: { metadata: { labels } } },
-        status: {
-          observedGeneration: 1,
-          replicas: 1,
-          readyReplicas: 1,
-          availableReplicas: 1,
-          updatedReplicas: 1,
+    // Without kube-controller-manager the Deployment's status is written here the way the deployment
+    // controller would after its pod started; with it, the controllers and kwok run a real pod.
+    if (!o.kubelet)
+      await apps.replaceNamespacedDeploymentStatus({
+        name: 'cluster-autoscaler',
+        namespace: 'kube-system',
+        body: {
+          metadata: { name: 'cluster-autoscaler', namespace: 'kube-system' },
+          spec: { selector: { matchLabels: labels }, template: { metadata: { labels } } },
+          status: {
+            observedGeneration: 1,
+            replicas: 1,
+            readyReplicas: 1,
+            availableReplicas: 1,
+            updatedReplicas: 1,
+          },
         },
-      },
-    });
+      });
   }
 
   return {

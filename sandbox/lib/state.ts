@@ -14,11 +14,19 @@ export interface NewClusterOptions {
   accountId?: string;
   region?: string;
   withClusterAutoscaler?: boolean;
+  /**
+   * Run kube-scheduler, kube-controller-manager and kwok for this cluster, and Karpenter's controller
+   * once the action installs it. Costs about 700 MB and some CPU, so only clusters that need it ask.
+   */
+  controllers?: boolean;
 }
 
 export interface ClusterInfo extends SeededCluster {
   endpoint: string;
   apiserverId: string;
+  controllers: boolean;
+  /** The cluster's runtime directory (component logs, the controller's log) when controllers run. */
+  runtimeDir?: string;
 }
 
 /** What a running sandbox tells its users: written last, so its presence means "ready". */
