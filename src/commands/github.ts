@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { NODECLAIMS } from '../adapters/kube-resources.ts';
-import { conditionOf, type KubePort } from '../adapters/kube.ts';
+import { EVENTS, NODECLAIMS } from '../adapters/kube-resources.ts';
+import { conditionOf, type KubeObject, type KubePort } from '../adapters/kube.ts';
 import { OidcUnavailable } from '../adapters/aws-credentials.ts';
 import { renderIssue } from '../config/issues.ts';
 import { loadConfig, selectCluster } from '../config/load.ts';
@@ -480,10 +480,16 @@ export async function runDriftCommand(inputs: Inputs, env: RunEnv): Promise<void
   const driftInputs = { ...inputs, stages: inputs.stages.filter((s) => s !== 'verify') };
   const run = await buildPlan(driftInputs, env);
   const { plan } = run;
+  const notes = plan.stages[plan.stages.length - 1]?.notes;
   const drifted = await countDriftedNodeClaims(run.prepared.kube);
   if (drifted > 0)
-    plan.stages[plan.stages.length - 1]?.notes.push(
+    notes?.push(
       `${drifted} NodeClaim${drifted === 1 ? ' is' : 's are'} Drifted: Karpenter replaces ${drifted === 1 ? 'it' : 'them'} to match the NodePools and EC2NodeClasses (node drift, not configuration drift).`,
+    );
+  const interrupted = await interruptedNodeClaims(run.prepared.kube);
+  if (interrupted.length > 0)
+    notes?.push(
+      `Karpenter replaced ${interrupted.length === 1 ? 'a node' : `${interrupted.length} nodes`} on AWS interruption notices (${interrupted.map((i) => `${i.name}: ${i.reasons.join(', ')}`).join('; ')}): capacity events, not configuration drift.`,
     );
   await publishPlan(driftInputs, env, plan);
   const drift = hasChanges(plan.counts);
@@ -512,6 +518,38 @@ export async function runDriftCommand(inputs: Inputs, env: RunEnv): Promise<void
         'apply the repository again, or change the repository to match the cluster',
       ],
     );
+}
+
+/** The reasons Karpenter's interruption controller records on a NodeClaim it acts on. */
+const INTERRUPTION_REASONS = new Set([
+  'SpotInterrupted',
+  'CapacityReservationInstanceInterrupted',
+  'InstanceStopping',
+  'InstanceTerminating',
+  'InstanceUnhealthy',
+  'TerminatingOnInterruption',
+]);
+
+/**
+ * NodeClaims that Karpenter's interruption controller acted on, from the events it records on them
+ * (kept by the API server for about an hour), with each one's reasons.
+ */
+export async function interruptedNodeClaims(kube: KubePort): Promise<{ name: string; reasons: string[] }[]> {
+  let events: KubeObject[];
+  try {
+    events = await kube.list(EVENTS, { fieldSelector: 'involvedObject.kind=NodeClaim' });
+  } catch {
+    return [];
+  }
+  const byClaim = new Map<string, Set<string>>();
+  for (const e of events) {
+    const { reason, involvedObject } = e as { reason?: string; involvedObject?: { name?: string } };
+    if (!reason || !INTERRUPTION_REASONS.has(reason) || !involvedObject?.name) continue;
+    byClaim.set(involvedObject.name, (byClaim.get(involvedObject.name) ?? new Set()).add(reason));
+  }
+  return [...byClaim]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, r]) => ({ name, reasons: [...r].sort() }));
 }
 
 async function countDriftedNodeClaims(kube: KubePort): Promise<number> {

@@ -59,7 +59,12 @@ export const PLANNER_ACCESS: readonly PlannerAccess[] = [
   },
   { group: '', resource: 'nodes', verbs: READ, why: 'capacity preflight, controller zones, smoke test' },
   { group: '', resource: 'pods', verbs: READ, why: 'verify reads the controller pods and the smoke pod' },
-  { group: '', resource: 'events', verbs: READ, why: "the smoke test reports its pod's events" },
+  {
+    group: '',
+    resource: 'events',
+    verbs: READ,
+    why: "the smoke test reports its pod's events; the drift report notes nodes Karpenter replaced on interruption notices",
+  },
   {
     group: '',
     resource: 'services',
