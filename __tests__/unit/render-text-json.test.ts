@@ -50,6 +50,23 @@ describe('renderPlanText', () => {
     ]);
   });
 
+  test('compact leaves out the bodies of created and deleted objects, and keeps the diffs of updates', () => {
+    const full = renderPlanText(buildMixedPlan(), { color: false }).split('\n');
+    const compact = renderPlanText(buildMixedPlan(), { color: false, compact: true }).split('\n');
+    const createAt = compact.indexOf(
+      '  + create NodePool default — not in the cluster (karpenter/default.yaml:1)',
+    );
+    expect(compact[createAt + 1]).toMatch(/^ {6}\(\d+ lines of new object\)$/);
+    const createBody = full
+      .slice(full.indexOf(compact[createAt]!) + 1)
+      .findIndex((l) => !l.startsWith('      '));
+    expect(compact[createAt + 1]).toBe(`      (${createBody} lines of new object)`);
+    expect(compact).toContain('      -    - alias: al2023@v20260701');
+    expect(compact).toContain('      +    - alias: al2023@v20260815');
+    expect(compact.length).toBeLessThan(full.length);
+    expect(compact.slice(-6)).toEqual(full.slice(-6));
+  });
+
   test('a replace uses ± and is counted with the deletions', () => {
     const plan = buildPlan([
       stage('pools', [

@@ -14,6 +14,11 @@ import type { ChangeView, StageView } from './view.ts';
 export interface PlanTextOptions {
   /** ANSI colours, for a terminal; off for pipes and files. */
   color: boolean;
+  /**
+   * Leave out the bodies of whole objects that are created or deleted (a line count stands in for
+   * each); diffs of updates and replacements stay. For a first plan of hundreds of lines of policy.
+   */
+  compact?: boolean;
 }
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'magenta' | 'cyan';
@@ -68,7 +73,11 @@ function renderFinding(f: Finding, paint: (style: Style, text: string) => string
   return lines;
 }
 
-function renderChange(view: ChangeView, paint: (style: Style, text: string) => string): string[] {
+function renderChange(
+  view: ChangeView,
+  paint: (style: Style, text: string) => string,
+  compact: boolean,
+): string[] {
   const c = view.change;
   const head = paint(ACTION_STYLE[c.action], `${ACTION_SYMBOL[c.action]} ${c.action}`);
   let line = `  ${head} ${oneLine(c.kind)} ${paint('bold', oneLine(c.name))}`;
@@ -82,7 +91,16 @@ function renderChange(view: ChangeView, paint: (style: Style, text: string) => s
   } else if (c.impact?.detail) {
     lines.push(`    ${oneLine(c.impact.detail)}`);
   }
-  if (view.diff !== '') lines.push(...view.diff.split('\n').map((l) => renderDiffLine(l, paint)));
+  if (view.diff === '') return lines;
+  const body = view.diff.split('\n');
+  if (compact && (c.action === 'create' || c.action === 'delete')) {
+    lines.push(
+      paint(
+        'dim',
+        `${DIFF_INDENT}(${plural(body.length, 'line')} of ${c.action === 'create' ? 'new' : 'removed'} object)`,
+      ),
+    );
+  } else lines.push(...body.map((l) => renderDiffLine(l, paint)));
   return lines;
 }
 
@@ -90,10 +108,11 @@ function renderStage(
   s: StageView,
   findings: Finding[],
   paint: (style: Style, text: string) => string,
+  compact: boolean,
 ): string[] {
   const summary = hasChanges(s.counts) ? renderSummaryLine(s.counts) : 'no changes';
   const lines = [`${paint('bold', `== ${s.stage} ==`)} ${summary}`];
-  for (const c of s.changes) lines.push(...renderChange(c, paint));
+  for (const c of s.changes) lines.push(...renderChange(c, paint, compact));
   if (s.unchanged > 0) lines.push(paint('dim', `  ${plural(s.unchanged, 'resource')} unchanged`));
   for (const f of findings) lines.push(...renderFinding(f, paint));
   for (const note of s.notes) {
@@ -117,7 +136,7 @@ export function renderPlanText(plan: Plan, opts: PlanTextOptions): string {
     ),
   ];
   view.stages.forEach((s, i) => {
-    out.push('', ...renderStage(s, plan.stages[i]?.findings ?? [], paint));
+    out.push('', ...renderStage(s, plan.stages[i]?.findings ?? [], paint, opts.compact === true));
   });
   out.push('');
   if (hasChanges(plan.counts)) {
