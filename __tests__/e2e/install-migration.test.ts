@@ -1,9 +1,12 @@
 /**
  * The install stage's move off Cluster Autoscaler, through the bundled action: the controller pinned to
  * the existing node groups, Cluster Autoscaler scaled to zero and the node group shrunk only after the
- * controller is available at the target version. Karpenter's controller does not run in the sandbox,
- * so the test plays the Deployment controller's part by writing the karpenter Deployment's status.
- * Also: chart values that the target chart does not have are errors with their line, before any write.
+ * controller is available at the target version. The whole migration with Karpenter's real controller
+ * is proven in karpenter-live.test.ts; with the real controller the window in which its Deployment is
+ * not yet available lasts well under a second, so this file holds the cluster in that state by hand:
+ * no controller runs here, and the test writes the karpenter Deployment's status as the Deployment
+ * controller would. Also: chart values that the target chart does not have are errors with their line,
+ * before any write.
  */
 import { rmSync } from 'node:fs';
 import { DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';

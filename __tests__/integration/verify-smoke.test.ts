@@ -1,15 +1,18 @@
 /**
- * The verify stage's smoke test against a sandbox cluster with Karpenter's real CRDs. The sandbox runs
- * only the API server: no Karpenter controller, no controller manager, no scheduler, no kubelet. So
- * this test plays all of them: when the action's test Deployment appears it creates the pod (the
- * ReplicaSet controller), creates the NodeClaim and writes its Launched, Registered and Initialized
- * conditions and the Node (Karpenter), binds the pod and marks it Running (scheduler and kubelet), and
- * removes the NodeClaim's termination finalizer once the action deletes it (Karpenter's termination).
+ * The verify stage's smoke test in the states Karpenter's real controller cannot be driven into in the
+ * sandbox. The passing path (a NodeClaim launched, registered and initialized, the pod running, both
+ * removed) is proven against the real controller in e2e/karpenter-live.test.ts. Here no controller,
+ * controller manager, scheduler or kubelet runs, and the test plays them by hand for:
+ * - a launch that fails with InsufficientCapacityError (the sandbox's simulated EC2 fleet always has
+ *   capacity);
+ * - a cluster whose verified controller never acts on the pod (no controller runs at all), so the
+ *   smoke test times out and reports why the pod waits;
+ * - a check before the smoke test that fails.
  */
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { KubeClient, type KubeObject } from '../../src/adapters/kube.ts';
 import { DEPLOYMENTS, NODECLAIMS } from '../../src/adapters/kube-resources.ts';
-import { watchCollectionUntil, watchUntil } from '../../src/adapters/kube-watch.ts';
+import { watchCollectionUntil } from '../../src/adapters/kube-watch.ts';
 import type { ClusterConfig, SmokeTestConfig } from '../../src/config/load.ts';
 import type { ManifestObject } from '../../src/config/manifests.ts';
 import { runVerify } from '../../src/stages/verify.ts';
@@ -72,8 +75,6 @@ function verify(smokeTimeoutSeconds: number, extra: ManifestObject[] = []) {
   return runVerify({ cluster: config, log, kube, manifests: [...manifests, ...extra], timeoutSeconds: 1 });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Waits (by watch) for the action's test Deployment and returns it. */
 async function testDeployment(): Promise<KubeObject> {
   const seen = await watchCollectionUntil(
@@ -120,102 +121,6 @@ async function createNodeClaim(name: string, finalizer: boolean): Promise<void> 
     },
   });
 }
-
-const lifecycle = (upTo: number) =>
-  ['Launched', 'Registered', 'Initialized']
-    .slice(0, upTo)
-    .map((type) => ({ type, status: 'True', reason: type }));
-
-test('a pod that needs the pool gets a NodeClaim that launches, registers and initializes; both are removed after', async () => {
-  const pending = verify(30);
-  const d = await testDeployment();
-  const podSpec = (d.spec as { template: { spec: Record<string, unknown> } }).template.spec;
-  expect(podSpec.nodeSelector).toEqual({ 'karpenter.sh/nodepool': 'batch' });
-  expect(podSpec.tolerations).toEqual([{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }]);
-
-  const pod = await createPod(d);
-  await sleep(300);
-  await createNodeClaim('batch-abc12', true);
-  await sleep(300);
-  await play.setConditions(admin, NCLAIM('batch-abc12'), lifecycle(1), {
-    providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
-  });
-  await sleep(300);
-  await admin.request('POST', '/api/v1/nodes', {
-    body: {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: 'ip-10-0-1-23.ec2.internal', labels: { 'karpenter.sh/nodepool': 'batch' } },
-    },
-  });
-  await play.setConditions(admin, NCLAIM('batch-abc12'), lifecycle(2), {
-    providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
-    nodeName: 'ip-10-0-1-23.ec2.internal',
-  });
-  await sleep(300);
-  await play.setConditions(admin, NCLAIM('batch-abc12'), lifecycle(3), {
-    providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
-    nodeName: 'ip-10-0-1-23.ec2.internal',
-  });
-  // the scheduler binds the pod, the kubelet runs it
-  await admin.request('POST', `/api/v1/namespaces/default/pods/${pod}/binding`, {
-    body: {
-      apiVersion: 'v1',
-      kind: 'Binding',
-      metadata: { name: pod },
-      target: { kind: 'Node', name: 'ip-10-0-1-23.ec2.internal' },
-    },
-  });
-  await admin.request('PATCH', `/api/v1/namespaces/default/pods/${pod}/status`, {
-    contentType: 'application/merge-patch+json',
-    body: { status: { phase: 'Running' } },
-  });
-  // Karpenter's termination: once the action deletes the NodeClaim, drain and release the finalizer
-  const deleting = await watchUntil(
-    kube,
-    NODECLAIMS,
-    { name: 'batch-abc12' },
-    (o) => !!(o?.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp,
-    30_000,
-  );
-  expect(deleting.ok).toBe(true);
-  await sleep(300);
-  await admin.request('PATCH', NCLAIM('batch-abc12'), {
-    contentType: 'application/merge-patch+json',
-    body: { metadata: { finalizers: null } },
-  });
-
-  const r = await pending;
-  const smoke = r.checks.filter((c) => c.name.startsWith('smoke test'));
-  expect(smoke.map((c) => [c.name, c.status])).toEqual([
-    ['smoke test: create the test Deployment', 'passed'],
-    ['smoke test: NodeClaim created', 'passed'],
-    ['smoke test: NodeClaim Launched', 'passed'],
-    ['smoke test: NodeClaim Registered', 'passed'],
-    ['smoke test: NodeClaim Initialized', 'passed'],
-    ['smoke test: pod running', 'passed'],
-    ['smoke test: clean up', 'passed'],
-  ]);
-  const byName = Object.fromEntries(smoke.map((c) => [c.name.replace('smoke test: ', ''), c]));
-  expect(byName['NodeClaim Launched']!.detail).toBe('aws:///us-east-1a/i-0123456789abcdef0 (m7i.large)');
-  expect(byName['NodeClaim Registered']!.detail).toBe('node ip-10-0-1-23.ec2.internal joined the cluster');
-  expect(byName['pod running']!.detail).toBe(`pod ${pod} runs on node ip-10-0-1-23.ec2.internal`);
-  expect(byName['clean up']!.detail).toBe('Deployment deleted; NodeClaim batch-abc12 drained and gone');
-  // each step reports its own duration: the steps this test paced took at least their pause
-  for (const step of ['NodeClaim created', 'NodeClaim Launched', 'NodeClaim Initialized', 'clean up'])
-    expect(byName[step]!.durationMs).toBeGreaterThanOrEqual(250);
-  const durations = smoke.reduce((sum, c) => sum + c.durationMs!, 0);
-  expect(
-    Math.abs(smoke.at(-1)!.elapsedMs - smoke[0]!.elapsedMs - (durations - smoke[0]!.durationMs!)),
-  ).toBeLessThan(50);
-  expect(r.plan.findings.filter((f) => f.level === 'error')).toEqual([]);
-  expect(
-    r.plan.findings.find((f) => f.message.startsWith('smoke test: NodeClaim Launched'))!.message,
-  ).toMatch(/passed \(\d+\.\d s, step \d+\.\d s\)/);
-  // nothing of the test is left behind
-  expect(await kube.list(DEPLOYMENTS, { namespace: 'default', labelSelector: SMOKE_LABEL })).toEqual([]);
-  expect(await kube.get(NODECLAIMS, 'batch-abc12')).toBeUndefined();
-});
 
 test('a NodeClaim that fails to launch fails the smoke test with its reason, and is left to Karpenter', async () => {
   const pending = verify(30);

@@ -1,9 +1,11 @@
 /**
- * The verify stage against a sandbox cluster with Karpenter's real CRDs. Karpenter's controller does
- * not run in the sandbox, so the test plays its part: it writes the controller Deployment's status, the
- * leader lease, and the NodePool and EC2NodeClass status conditions the controller would write. Each
- * check is driven to pass, to fail (with the failing sub-condition) and to time out, and the delay
- * between a condition turning true and the stage reporting it is measured.
+ * The verify stage's checks in the states Karpenter's real controller cannot be held in on demand. A
+ * passing verify and a NodeClass failing with the controller's own SubnetsReady=False are proven with
+ * the real controller in e2e/karpenter-live.test.ts. Here no controller runs and the test writes the
+ * controller Deployment's status, the leader lease and the NodePool and EC2NodeClass conditions: each
+ * check is driven to time out (a lease no replica ever takes, a Deployment that never becomes
+ * available), and a condition is turned true at a moment the test chooses, to measure how soon the
+ * stage reports it.
  */
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import { KubeClient } from '../../src/adapters/kube.ts';
