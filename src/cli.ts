@@ -3,46 +3,8 @@ import { runConvert } from './commands/convert.ts';
 import { runIamPolicy } from './commands/iam-policy.ts';
 import { defaultCredentials } from './adapters/aws-credentials.ts';
 import { cliEnv, COMMAND_RUNNERS, run } from './main.ts';
-import { COMMANDS } from './inputs.ts';
+import { checkCommandLine, flagsToInputs, USAGE, UsageError } from './cli-args.ts';
 import { Refusal } from './errors.ts';
-
-const USAGE = `usage: karpenter-action <command> [flags]
-
-commands:
-  plan | apply | drift | verify   the action's commands; flags are the action's inputs (--config, --cluster,
-                                  --stages, --fingerprint, --aws-region, --kubeconfig, --comment, ...)
-  convert [--config <path>] [--cluster <name>] [--write]
-                                  show (or write) the v1 form of v1beta1 NodePools and EC2NodeClasses
-  token --cluster <name> [--region <region>]
-                                  print an EKS token as a kubectl ExecCredential (like aws eks get-token)
-  iam-policy [--config <path>] [--cluster <name>] [--role plan|apply|both] [--account-id <12 digits>]
-             [--repository owner/repo] [--environment <name>] [--default-branch <name>]
-             [--format text|json|manifests]
-                                  print the IAM permission and trust policies of the read-only plan role and
-                                  the apply role, the EKS access entries both need, and the planner objects
-                                  (manifests: those objects alone, for kubectl apply --server-side)
-`;
-
-/** Turns `--name value` / `--name=value` flags into the action's INPUT_* form, so both entries share one parser. */
-export function flagsToInputs(args: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"\n\n${USAGE}`);
-    const eq = a.indexOf('=');
-    if (eq > 0) {
-      out[a.slice(2, eq)] = a.slice(eq + 1);
-    } else {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith('--')) out[a.slice(2)] = 'true';
-      else {
-        out[a.slice(2)] = next;
-        i++;
-      }
-    }
-  }
-  return out;
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -50,7 +12,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const flags = flagsToInputs(rest);
+  let flags: Record<string, string>;
+  try {
+    flags = flagsToInputs(rest);
+    checkCommandLine(command, flags);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  }
   if (command === 'token') {
     const cluster = flags.cluster;
     const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -104,22 +74,18 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
-    return 2;
-  }
   for (const [k, v] of Object.entries(flags)) process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   process.env.INPUT_COMMAND = command;
   await run(COMMAND_RUNNERS, cliEnv());
   return process.exitCode === undefined ? 0 : Number(process.exitCode);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
+/** The terminal entry: runs one command line and sets the exit code. */
+export async function cliMain(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
-  },
-);
+  }
+}

@@ -25,6 +25,14 @@ export class StageError extends Error {
 
 /** One line for any thrown value, keeping AWS and Kubernetes error codes visible. */
 export function describeError(err: unknown): string {
+  if (err instanceof Error && err.name === 'CredentialsProviderError') {
+    return (
+      'no AWS credentials: set AWS_PROFILE (after `aws sso login` for an SSO profile), or ' +
+      'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary keys); ' +
+      'in a workflow, set role-to-assume and give the job `permissions: id-token: write` ' +
+      `(${err.message})`
+    );
+  }
   if (err instanceof Error) {
     const code = (err as { code?: unknown; Code?: unknown }).code ?? (err as { Code?: unknown }).Code;
     const name = err.name && err.name !== 'Error' ? err.name : undefined;

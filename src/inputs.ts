@@ -2,6 +2,28 @@ import { Refusal } from './errors.ts';
 import { APPLY_REQUIREMENTS, type ApplyRequirement } from './github/approval.ts';
 
 export const COMMANDS = ['plan', 'apply', 'drift', 'verify', 'matrix'] as const;
+
+/** The action's inputs as action.yml declares them; the CLI takes the same names as flags. */
+export const INPUT_NAMES = [
+  'command',
+  'config',
+  'cluster',
+  'stages',
+  'role-to-assume',
+  'role-session-name',
+  'aws-region',
+  'kubeconfig',
+  'github-token',
+  'comment',
+  'fail-on-drift',
+  'fingerprint',
+  'auto-approve',
+  'lock-wait',
+  'approvals',
+  'apply-requirements',
+  'base-branch',
+  'plan-dir',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const STAGES = ['prereqs', 'install', 'pools', 'verify'] as const;

@@ -85,6 +85,15 @@ export function cliEnv(): RunEnv {
         `${level}: ${where ? `${where.file}${where.line ? `:${where.line}` : ''}: ` : ''}${message}\n`,
       ),
     print: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    ...(process.env.GITHUB_ACTIONS === 'true'
+      ? {}
+      : {
+          fail: (message: string, stack?: string) => {
+            process.stderr.write(`error: ${message}\n`);
+            if (stack && process.env.KARPENTER_ACTION_DEBUG) process.stderr.write(`${stack}\n`);
+            process.exitCode = 1;
+          },
+        }),
   };
 }
 
@@ -101,15 +110,19 @@ export async function run(
     if (inputs.githubToken) (env.mask ?? core.setSecret)(inputs.githubToken);
     await runners[inputs.command](inputs, env);
   } catch (err) {
-    reportFailure(err);
+    reportFailure(err, env);
   }
 }
 
-function reportFailure(err: unknown): void {
-  if (err instanceof Refusal) {
-    core.setFailed(err.details.length > 0 ? `${err.message}:\n- ${err.details.join('\n- ')}` : err.message);
-    return;
-  }
-  if (err instanceof Error && err.stack) core.debug(err.stack);
-  core.setFailed(describeError(err));
+function reportFailure(err: unknown, env: RunEnv): void {
+  const message =
+    err instanceof Refusal
+      ? err.details.length > 0
+        ? `${err.message}:\n- ${err.details.join('\n- ')}`
+        : err.message
+      : describeError(err);
+  const stack = !(err instanceof Refusal) && err instanceof Error ? err.stack : undefined;
+  if (env.fail) return env.fail(message, stack);
+  if (stack) core.debug(stack);
+  core.setFailed(message);
 }

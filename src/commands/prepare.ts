@@ -35,6 +35,11 @@ export interface RunEnv {
    * it, writing `::add-mask::` to stdout; a CLI whose stdout is the plan passes one that writes to stderr.
    */
   mask?(secret: string): void;
+  /**
+   * Reports the failure that ends the run. Unset, `@actions/core` does (an `::error::` workflow
+   * command, the stack as `::debug::`); the CLI in a terminal writes plain text instead.
+   */
+  fail?(message: string, stack?: string): void;
 }
 
 /** Everything a run needs, read and validated before any stage plans. */
