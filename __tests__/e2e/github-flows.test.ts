@@ -401,6 +401,65 @@ test('an apply refuses while another holds the cluster lock, naming it, or waits
   expect(lease.holderIdentity).toBeUndefined();
 });
 
+test('both apply flows on one pull request end green: the merge push finds the comment apply done and says so', async () => {
+  writeFileSync(
+    join(workspace, 'karpenter', 'nodepool.yaml'),
+    readFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), 'utf8').replace('cpu: 400', 'cpu: 450'),
+  );
+  const prHead = commit('a pool for the batch jobs');
+  gh.addPull({ number: 9, author: 'alice', head: { sha: prHead, ref: 'batch', repo: 'acme/infra' } });
+  const planned = await run({ command: 'plan' }, githubEnv('pull_request', pullEvent(9, prHead), prHead));
+  expect(planned.outputs.summary).toBe('+0 ~1 -0');
+  gh.addReview(9, {
+    author: 'bob',
+    state: 'APPROVED',
+    commitId: prHead,
+    submittedAt: '2026-11-28T13:00:00Z',
+  });
+  const byComment = await run(
+    { command: 'apply' },
+    githubEnv('issue_comment', commentEvent(9, '/karpenter apply', 'bob'), prHead),
+  );
+  expect(byComment.code).toBe(0);
+  expect(lastReply(9)).toContain('Applied +0 ~1 -0');
+
+  Object.assign(gh.state.pulls.get(9)!, {
+    state: 'closed',
+    merged: true,
+    merged_at: '2026-11-28T13:05:00Z',
+    merge_commit_sha: prHead,
+  });
+  gh.linkCommit(prHead, [9]);
+  const onPush = await run({ command: 'apply' }, githubEnv('push', { after: prHead }, prHead));
+  expect({ code: onPush.code, out: onPush.code === 0 ? '' : onPush.stdout }).toEqual({ code: 0, out: '' });
+  expect(onPush.stdout).toContain('no changes to apply: the cluster already matches the repository');
+  expect(lastReply(9)).toContain('Nothing left to apply: the cluster already matches the repository');
+  const pool = await kube.http.request<{ spec: { limits: { cpu: number } } }>('GET', NP_PATH);
+  expect(pool.spec.limits.cpu).toBe(450);
+});
+
+test('recovery by hand: a workflow_dispatch apply on main applies the plan whose fingerprint it is given, and only that', async () => {
+  writeFileSync(
+    join(workspace, 'karpenter', 'nodepool.yaml'),
+    readFileSync(join(workspace, 'karpenter', 'nodepool.yaml'), 'utf8').replace('cpu: 450', 'cpu: 500'),
+  );
+  const sha = commit('pushed straight to main');
+  const dispatch = githubEnv('workflow_dispatch', { inputs: {} }, sha);
+  const withoutFingerprint = await run({ command: 'apply' }, dispatch);
+  expect(withoutFingerprint.code).not.toBe(0);
+  expect(withoutFingerprint.stdout).toContain('is not the merge of a pull request');
+
+  const reviewed = await run({ command: 'plan' }, dispatch);
+  expect(reviewed.outputs.summary).toBe('+0 ~1 -0');
+  const wrong = await run({ command: 'apply', fingerprint: 'f'.repeat(64) }, dispatch);
+  expect(wrong.code).not.toBe(0);
+  expect(wrong.stdout).toContain('plan is stale');
+  const applied = await run({ command: 'apply', fingerprint: reviewed.outputs.fingerprint! }, dispatch);
+  expect({ code: applied.code, out: applied.code === 0 ? '' : applied.stdout }).toEqual({ code: 0, out: '' });
+  const pool = await kube.http.request<{ spec: { limits: { cpu: number } } }>('GET', NP_PATH);
+  expect(pool.spec.limits.cpu).toBe(500);
+});
+
 test('drift: the issue opens, updates, and closes once the cluster matches again', async () => {
   const schedule = () => githubEnv('schedule', { schedule: '17 5 * * *' }, git('rev-parse', 'HEAD'));
   const clean = await run({ command: 'drift' }, schedule());

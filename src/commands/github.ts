@@ -341,6 +341,7 @@ function renderApplyResult(
   ctx: GithubContext,
   plan: Plan | undefined,
   error: unknown,
+  approvedFingerprint?: string,
 ): string {
   const runUrl = ctx.runUrl;
   const lines = [applyMarker(cluster, ctx)];
@@ -350,7 +351,9 @@ function renderApplyResult(
       '',
       plan && hasChanges(plan.counts)
         ? `Applied ${renderSummaryLine(plan.counts)} (plan \`${plan.fingerprint.slice(0, 12)}\`).`
-        : 'Nothing to change: the cluster already matched the plan.',
+        : plan && approvedFingerprint && approvedFingerprint !== plan.fingerprint
+          ? `Nothing left to apply: the cluster already matches the repository, so the approved plan \`${approvedFingerprint.slice(0, 12)}\` was applied before (by \`/karpenter apply\` on the pull request, or another run).`
+          : 'Nothing to change: the cluster already matched the plan.',
     );
   } else {
     const r = error instanceof Refusal ? error : undefined;
@@ -375,6 +378,7 @@ export async function runApplyCommand(inputs: Inputs, env: RunEnv): Promise<void
   const { ctx } = gh;
   let approved = inputs;
   let reportTo: number | undefined;
+  let approvedByMerge = false;
   let cluster = clusterName(inputs, env);
 
   if (ctx.eventName === 'issue_comment' && ctx.comment) {
@@ -431,20 +435,25 @@ export async function runApplyCommand(inputs: Inputs, env: RunEnv): Promise<void
     if (onBase && (ctx.eventName === 'push' || ctx.eventName === 'workflow_dispatch')) {
       const merged = await approveFromMerge(gh.client, ctx.sha, cluster, base);
       approved = { ...inputs, fingerprint: merged.fingerprint };
+      approvedByMerge = true;
       reportTo = merged.number;
     }
   }
 
   let plan: Plan | undefined;
   try {
-    await runApply(approved, env, { autoApprove: inputs.autoApprove, onPlanned: (p) => (plan = p) });
+    await runApply(approved, env, {
+      autoApprove: inputs.autoApprove,
+      alreadyAppliedOk: approvedByMerge,
+      onPlanned: (p) => (plan = p),
+    });
   } catch (e) {
     if (reportTo !== undefined && cluster)
       await reply(gh, env, reportTo, renderApplyResult(cluster, ctx, plan, e));
     throw e;
   }
   if (reportTo !== undefined && cluster)
-    await reply(gh, env, reportTo, renderApplyResult(cluster, ctx, plan, undefined));
+    await reply(gh, env, reportTo, renderApplyResult(cluster, ctx, plan, undefined, approved.fingerprint));
 }
 
 /**

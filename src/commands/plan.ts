@@ -174,7 +174,16 @@ const errorsOf = (plan: Plan) => plan.stages.flatMap((s) => s.findings).filter((
 export async function runApply(
   inputs: Inputs,
   env: RunEnv,
-  opts: { autoApprove?: boolean; onPrepared?: (p: Prepared) => void; onPlanned?: (p: Plan) => void } = {},
+  opts: {
+    autoApprove?: boolean;
+    /**
+     * A fresh plan with no changes is a success even when it is not the approved plan: the push of a
+     * merge whose pull request was already applied by comment has nothing left to do.
+     */
+    alreadyAppliedOk?: boolean;
+    onPrepared?: (p: Prepared) => void;
+    onPlanned?: (p: Plan) => void;
+  } = {},
 ): Promise<StageResult[]> {
   // One signal fences the run: when the lock is lost, every later AWS, Kubernetes and helm call fails
   // before it is sent, and a helm command in flight is killed.
@@ -190,7 +199,7 @@ export async function runApply(
     log: env.log,
   });
   try {
-    const results = await applyLocked(inputs, env, prepared, opts.autoApprove === true, opts.onPlanned);
+    const results = await applyLocked(inputs, env, prepared, opts);
     if (fence.signal.aborted) throw evaluateLockLoss(fence.signal, undefined);
     return results;
   } catch (e) {
@@ -214,12 +223,12 @@ async function applyLocked(
   inputs: Inputs,
   env: RunEnv,
   prepared: Prepared,
-  autoApprove: boolean,
-  onPlanned: ((p: Plan) => void) | undefined,
+  opts: { autoApprove?: boolean; alreadyAppliedOk?: boolean; onPlanned?: (p: Plan) => void },
 ): Promise<StageResult[]> {
+  const autoApprove = opts.autoApprove === true;
   const run = await planPrepared(inputs, env, prepared);
   const { plan } = run;
-  onPlanned?.(plan);
+  opts.onPlanned?.(plan);
   await publishPlan(inputs, env, plan);
   const errors = errorsOf(plan);
   if (errors.length > 0) {
@@ -236,6 +245,19 @@ async function applyLocked(
       'pass it as the "fingerprint" input (or --fingerprint) after reviewing the plan',
     ]);
   }
+  const verifyAfter = inputs.stages.includes('verify');
+  if (
+    opts.alreadyAppliedOk &&
+    inputs.fingerprint !== undefined &&
+    inputs.fingerprint !== plan.fingerprint &&
+    !hasChanges(plan.counts)
+  ) {
+    env.log.info(
+      `no changes to apply: the cluster already matches the repository, so the approved plan ${inputs.fingerprint.slice(0, 12)} was applied before (by /karpenter apply on the pull request, or another run)`,
+    );
+    if (verifyAfter) await verifyPrepared(inputs, env, run.prepared);
+    return [];
+  }
   if (inputs.fingerprint !== undefined && inputs.fingerprint !== plan.fingerprint) {
     throw new Refusal(
       `plan is stale: the approved plan was ${inputs.fingerprint}, but the cluster and repository now plan ${plan.fingerprint}`,
@@ -244,7 +266,6 @@ async function applyLocked(
       ],
     );
   }
-  const verifyAfter = inputs.stages.includes('verify');
   if (!hasChanges(plan.counts)) {
     env.log.info('no changes to apply');
     if (verifyAfter) await verifyPrepared(inputs, env, run.prepared);
