@@ -15,7 +15,8 @@ commands:
   token --cluster <name> [--region <region>]
                                   print an EKS token as a kubectl ExecCredential (like aws eks get-token)
   iam-policy [--config <path>] [--cluster <name>] [--role plan|apply|both] [--account-id <12 digits>]
-             [--repository owner/repo] [--environment <name>] [--default-branch <name>]
+             [--repository owner/repo] [--owner-id <id> --repository-id <id>]
+             [--environment <name>] [--default-branch <name>]
              [--format text|json|manifests]
                                   print the IAM permission and trust policies of the read-only plan role and
                                   the apply role, the EKS access entries both need, and the planner objects
@@ -59,6 +60,8 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
     'repository',
     'environment',
     'default-branch',
+    'owner-id',
+    'repository-id',
     'format',
   ],
 };

@@ -63,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
         repository: flags.repository,
         environment: flags.environment,
         defaultBranch: flags['default-branch'],
+        ownerId: flags['owner-id'],
+        repositoryId: flags['repository-id'],
         format: flags.format,
         workspace: process.cwd(),
       });

@@ -130,6 +130,26 @@ describe('buildAssumeRoleDenied', () => {
   test('never contains the token or any of its parts', () => {
     for (const part of token.split('.')) expect(text).not.toContain(part);
   });
+
+  test('says which subject format the token has and the iam-policy flags whose trust matches it', () => {
+    const denied = (sub: string) => {
+      const r = buildAssumeRoleDenied(
+        'arn:aws:iam::111122223333:role/karpenter-plan',
+        jwt({ aud: 'sts.amazonaws.com', sub }),
+        'denied',
+      );
+      return r.details.join('\n');
+    };
+    expect(text).toContain(
+      'the subject is name-only (repo:acme/infra:...): write the trust policy with `karpenter-action iam-policy --repository acme/infra`',
+    );
+    expect(denied('repo:octocat-123456/my-repo-456789:ref:refs/heads/main')).toContain(
+      "the subject has GitHub's immutable IDs (owner octocat is 123456, repository my-repo is 456789): write the trust policy with `karpenter-action iam-policy --repository octocat/my-repo --owner-id 123456 --repository-id 456789`",
+    );
+    expect(
+      denied('repository_owner:acme:job_workflow_ref:acme/infra/.github/workflows/plan.yml@refs/heads/main'),
+    ).toContain('the subject follows a custom template');
+  });
 });
 
 describe('evaluateStsError', () => {

@@ -355,6 +355,47 @@ spec:
     ]);
   });
 
+  test("with the owner's and repository's IDs, the trust policies use GitHub's immutable-ID subjects", () => {
+    const r = runIamPolicy({
+      workspace: dir,
+      accountId: ACCOUNT,
+      repository: 'acme/solo',
+      ownerId: '123456',
+      repositoryId: '456789',
+      defaultBranch: 'trunk',
+      env: {},
+    });
+    const sub = (role: 'plan' | 'apply') =>
+      r.document[role]!.trust.Statement[0]!.Condition!.StringEquals![
+        'token.actions.githubusercontent.com:sub'
+      ];
+    expect(sub('plan')).toEqual([
+      'repo:acme-123456/solo-456789:pull_request',
+      'repo:acme-123456/solo-456789:ref:refs/heads/trunk',
+    ]);
+    expect(sub('apply')).toBe('repo:acme-123456/solo-456789:environment:karpenter-apply');
+    expect(r.output).toContain("GitHub's immutable-ID subjects (repo:acme-123456/solo-456789:...)");
+    const names = runIamPolicy({ workspace: dir, accountId: ACCOUNT, repository: 'acme/solo', env: {} });
+    expect(names.output).toContain("gh api repos/acme/solo --jq '.owner.id, .id'");
+  });
+
+  test('an ID flag alone, or one that is not a number, is refused', () => {
+    const refused = (o: { ownerId?: string; repositoryId?: string }) => {
+      try {
+        runIamPolicy({ workspace: dir, accountId: ACCOUNT, repository: 'acme/solo', env: {}, ...o });
+      } catch (e) {
+        return (e as { details: string[] }).details;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ ownerId: '123456' })).toEqual([
+      '--owner-id and --repository-id go together: an ID subject names both',
+    ]);
+    expect(refused({ ownerId: 'acme', repositoryId: '456789' })).toEqual([
+      '--owner-id "acme" is not a numeric GitHub ID',
+    ]);
+  });
+
   test('prints the policies as JSON, then the Kubernetes access, by default', () => {
     const r = runIamPolicy({ workspace: dir, role: 'plan', env: { GITHUB_REPOSITORY: 'acme/from-env' } });
     expect(r.document.apply).toBeUndefined();

@@ -75,6 +75,31 @@ export function renderTokenClaims(idToken: string): string {
 }
 
 /**
+ * Which of GitHub's subject formats a token's `sub` is in, and the `iam-policy` flags whose trust
+ * policy matches it: name-only (`repo:OWNER/REPO:...`), immutable IDs (`repo:OWNER-ID/REPO-ID:...`,
+ * repositories created, renamed or transferred after 2026-06-18 or opted in), or a custom template.
+ */
+export function explainSubjectFormat(idToken: string): string | undefined {
+  let sub: unknown;
+  try {
+    const payload = idToken.split('.')[1] ?? '';
+    sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+  } catch {
+    return undefined;
+  }
+  if (typeof sub !== 'string') return undefined;
+  const ids = /^repo:([^/:]+)-(\d+)\/([^/:]+)-(\d+):/.exec(sub);
+  if (ids) {
+    return `the subject has GitHub's immutable IDs (owner ${ids[1]} is ${ids[2]}, repository ${ids[3]} is ${ids[4]}): write the trust policy with \`karpenter-action iam-policy --repository ${ids[1]}/${ids[3]} --owner-id ${ids[2]} --repository-id ${ids[4]}\``;
+  }
+  const names = /^repo:([^/:]+)\/([^/:]+):/.exec(sub);
+  if (names) {
+    return `the subject is name-only (repo:${names[1]}/${names[2]}:...): write the trust policy with \`karpenter-action iam-policy --repository ${names[1]}/${names[2]}\`, without --owner-id and --repository-id`;
+  }
+  return `the subject follows a custom template (it does not start with repo:OWNER/REPO:): the trust policy's sub condition must use that format; read the template with \`gh api repos/OWNER/REPO/actions/oidc/customization/sub\``;
+}
+
+/**
  * What to do with a failed AssumeRoleWithWebIdentity, as configure-aws-credentials decides it:
  * throttling, the IdP being unreachable, a token STS could not yet validate, 5xx and network errors
  * are worth another attempt; AccessDenied is a trust-policy answer that retrying cannot change.
@@ -135,6 +160,7 @@ export function buildAssumeRoleDenied(roleArn: string, idToken: string, awsMessa
   const partition = roleArn.split(':')[1] ?? 'aws';
   return new Refusal(`cannot assume ${roleArn} with this job's GitHub OIDC token (AccessDenied)`, [
     `this job's token has ${renderTokenClaims(idToken)}`,
+    ...[explainSubjectFormat(idToken)].filter((x): x is string => x !== undefined),
     `the role must exist and its trust policy must allow sts:AssumeRoleWithWebIdentity for the principal arn:${partition}:iam::${account}:oidc-provider/token.actions.githubusercontent.com, with a condition on token.actions.githubusercontent.com:sub that matches this repository's sub claim above (StringEquals, or StringLike for a pattern) and token.actions.githubusercontent.com:aud = ${buildOidcAudience(roleArn)}`,
     'a plan role is usually assumable from pull_request (sub repo:OWNER/REPO:pull_request) and an apply role only from the protected environment (sub repo:OWNER/REPO:environment:NAME)',
     `AWS said: ${awsMessage}`,
@@ -147,6 +173,7 @@ function buildInvalidToken(roleArn: string, idToken: string, awsMessage: string)
     [
       `the account needs an IAM OIDC identity provider for https://token.actions.githubusercontent.com with the audience (client id) ${buildOidcAudience(roleArn)}`,
       `this job's token has ${renderTokenClaims(idToken)}`,
+      ...[explainSubjectFormat(idToken)].filter((x): x is string => x !== undefined),
       `AWS said: ${awsMessage}`,
     ],
   );

@@ -487,6 +487,17 @@ export function buildPermissionsPolicy(ctx: IamPolicyContext, role: 'plan' | 'ap
 }
 
 /**
+ * The repository as GitHub's OIDC subject names it. Repositories created, renamed or transferred after
+ * 2026-06-18 (and those that opted in) carry immutable IDs: `OWNER-OWNERID/REPO-REPOID`; older ones
+ * the names alone.
+ */
+export function buildSubjectRepository(repository: string, ownerId?: string, repositoryId?: string): string {
+  if (ownerId === undefined || repositoryId === undefined) return repository;
+  const [owner, name] = repository.split('/');
+  return `${owner}-${ownerId}/${name}-${repositoryId}`;
+}
+
+/**
  * Who may assume each role: the plan role only from `pull_request` runs of the repository and from
  * runs on its default branch (the scheduled drift check), the apply role only from jobs of the
  * protected environment, so an approval gate stands between a pull request and any write.
@@ -499,14 +510,15 @@ export function buildTrustPolicy(input: {
   environment: string;
   /** Scheduled drift checks run on this branch with the plan role; default main. */
   defaultBranch?: string;
+  /** The owner's and repository's numeric IDs, for subjects in GitHub's immutable-ID format. */
+  ownerId?: string;
+  repositoryId?: string;
 }): PolicyDocument {
+  const repo = buildSubjectRepository(input.repository, input.ownerId, input.repositoryId);
   const sub =
     input.role === 'plan'
-      ? [
-          `repo:${input.repository}:pull_request`,
-          `repo:${input.repository}:ref:refs/heads/${input.defaultBranch ?? 'main'}`,
-        ]
-      : `repo:${input.repository}:environment:${input.environment}`;
+      ? [`repo:${repo}:pull_request`, `repo:${repo}:ref:refs/heads/${input.defaultBranch ?? 'main'}`]
+      : `repo:${repo}:environment:${input.environment}`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -581,6 +593,8 @@ export interface IamPolicyOptions {
   repository: string;
   environment: string;
   defaultBranch?: string;
+  ownerId?: string;
+  repositoryId?: string;
   discoveryTagKeys?: string[];
 }
 
@@ -607,6 +621,8 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
         role: r,
         environment: opts.environment,
         defaultBranch: opts.defaultBranch,
+        ownerId: opts.ownerId,
+        repositoryId: opts.repositoryId,
       }),
     };
     const principal = `arn:${ctx.partition}:iam::${opts.account}:role/${SUGGESTED_ROLE_NAMES[r]}`;
@@ -748,6 +764,12 @@ export function renderIamPolicyText(doc: IamPolicyDocument, opts: IamPolicyOptio
       '',
     );
   }
+  out.push(
+    opts.ownerId !== undefined
+      ? `The trust policies use GitHub's immutable-ID subjects (repo:${buildSubjectRepository(opts.repository, opts.ownerId, opts.repositoryId)}:...).`
+      : `The trust policies use name-only subjects (repo:${opts.repository}:...). Repositories created, renamed or transferred after 2026-06-18, or opted in, get subjects with IDs: read them with \`gh api repos/${opts.repository} --jq '.owner.id, .id'\` and pass --owner-id and --repository-id. A custom subject template (\`gh api repos/${opts.repository}/actions/oidc/customization/sub\`) needs trust conditions of its own format.`,
+    '',
+  );
   return out.join('\n');
 }
 
@@ -765,6 +787,8 @@ export function runIamPolicy(opts: {
   repository?: string;
   environment?: string;
   defaultBranch?: string;
+  ownerId?: string;
+  repositoryId?: string;
   format?: string;
   workspace: string;
   env?: Record<string, string | undefined>;
@@ -788,6 +812,14 @@ export function runIamPolicy(opts: {
     problems.push(`--environment "${environment}" is not a GitHub Environment name`);
   if (opts.defaultBranch !== undefined && !/^[^\s:]{1,255}$/.test(opts.defaultBranch))
     problems.push(`--default-branch "${opts.defaultBranch}" is not a branch name`);
+  for (const [flag, v] of [
+    ['--owner-id', opts.ownerId],
+    ['--repository-id', opts.repositoryId],
+  ] as const) {
+    if (v !== undefined && !/^\d{1,20}$/.test(v)) problems.push(`${flag} "${v}" is not a numeric GitHub ID`);
+  }
+  if ((opts.ownerId === undefined) !== (opts.repositoryId === undefined))
+    problems.push('--owner-id and --repository-id go together: an ID subject names both');
   if (problems.length > 0) throw new Refusal('iam-policy: invalid flags', problems);
 
   const configPath = opts.config ?? DEFAULT_CONFIG;
@@ -809,6 +841,7 @@ export function runIamPolicy(opts: {
     repository,
     environment,
     defaultBranch: opts.defaultBranch ?? 'main',
+    ...(opts.ownerId !== undefined ? { ownerId: opts.ownerId, repositoryId: opts.repositoryId } : {}),
     discoveryTagKeys: [...Object.keys(wanted.subnets), ...Object.keys(wanted.securityGroups)],
   };
   const document = buildIamPolicyDocument(cluster, options);
