@@ -35,7 +35,9 @@ const minor = KUBERNETES_VERSION.split('.')[1] ?? '';
 
 export const KWOK_VERSION = 'v0.8.0';
 
-export const BINARIES: Record<'kube' | 'etcd' | 'helm' | 'kwok', BinarySpec> = {
+export const ACTIONLINT_VERSION = 'v1.7.12';
+
+export const BINARIES: Record<'kube' | 'etcd' | 'helm' | 'kwok' | 'actionlint', BinarySpec> = {
   kube: {
     name: 'kube',
     version: KUBERNETES_VERSION,
@@ -69,6 +71,12 @@ export const BINARIES: Record<'kube' | 'etcd' | 'helm' | 'kwok', BinarySpec> = {
         `-X ${pkg}.k8sVersionMinor=${minor}`,
       ]),
     ].join(' '),
+  },
+  actionlint: {
+    name: 'actionlint',
+    version: ACTIONLINT_VERSION,
+    installPackage: `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`,
+    ldflags: '-s -w',
   },
   kwok: {
     name: 'kwok',
