@@ -301,7 +301,7 @@ test('the action itself, run with the plan role and auto-approve, applies nothin
   });
   expect(r.code).not.toBe(0);
   expect(r.stdout).toContain(
-    `::error::this run's identity "arn:aws:sts::${cluster.accountId}:assumed-role/karpenter-action-plan/karpenter-action" is the read-only plan role (group ${PLANNER_GROUP}): it may plan, never apply; nothing was changed`,
+    `::error::this run's identity "arn:aws:sts::${cluster.accountId}:assumed-role/${roles.document.plan!.roleName}/karpenter-action" is the read-only plan role (group ${PLANNER_GROUP}): it may plan, never apply; nothing was changed`,
   );
   expect(r.stdout).toContain('apply with the apply role (role-to-assume), from the protected environment');
   expect(await admin.list(NODEPOOL_RESOURCE)).toEqual([]);

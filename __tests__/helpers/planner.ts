@@ -33,8 +33,8 @@ export interface TrustModelRoles {
 
 /**
  * Creates both roles and their cluster access from iam-policy's JSON for the workspace's config:
- * `create-role` with `.plan.trust`, `put-role-policy` with `.plan.permissions` (and the same for
- * apply), then every line of `.kubernetes.commands` run by the aws CLI, as the README's loop does.
+ * `create-role` named `.plan.roleName` with `.plan.trust`, `put-role-policy` named `.plan.policyName`
+ * with `.plan.permissions` (and the same for apply), then every line of `.kubernetes.commands` run by the aws CLI, as the README's loop does.
  */
 export async function createRolesFromIamPolicy(
   workspace: string,
@@ -66,14 +66,14 @@ export async function createRolesFromIamPolicy(
     });
   for (const role of ['plan', 'apply'] as const) {
     const policies = document[role]!;
-    const name = `karpenter-action-${role}`;
+    const name = policies.roleName;
     await iam.send(
       new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(policies.trust) }),
     );
     await iam.send(
       new PutRolePolicyCommand({
         RoleName: name,
-        PolicyName: 'karpenter-action',
+        PolicyName: policies.policyName,
         PolicyDocument: JSON.stringify(policies.permissions),
       }),
     );

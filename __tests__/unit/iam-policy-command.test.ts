@@ -14,6 +14,7 @@ import {
   NO_PERMISSION_COMMANDS,
   policySize,
   runIamPolicy,
+  suggestedRoleNames,
   type IamPolicyDocument,
 } from '../../src/commands/iam-policy.ts';
 import { Refusal } from '../../src/errors.ts';
@@ -270,26 +271,33 @@ describe('the documents', () => {
     expect(doc.kubernetes.accessPolicyArn).toBe(CLUSTER_ADMIN_ACCESS_POLICY);
     expect(doc.kubernetes.reason).toMatch(/dry-run/);
     expect(doc.kubernetes.principals).toEqual({
-      plan: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan`,
-      apply: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply`,
+      plan: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan-alpha-eks`,
+      apply: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply-alpha-eks`,
     });
     expect(doc.kubernetes.commands).toEqual([
-      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan --type STANDARD --kubernetes-groups karpenter-action:planners`,
-      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply --type STANDARD`,
-      `aws eks associate-access-policy --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster`,
+      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan-alpha-eks --type STANDARD --kubernetes-groups karpenter-action:planners`,
+      `aws eks create-access-entry --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply-alpha-eks --type STANDARD`,
+      `aws eks associate-access-policy --cluster-name alpha-eks --region us-east-1 --principal-arn arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply-alpha-eks --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster`,
     ]);
-    expect(doc.kubernetes.commands.filter((c) => c.includes('karpenter-action-plan '))).toHaveLength(1);
+    expect(
+      doc.kubernetes.commands.filter((c) => c.includes('karpenter-action-plan-alpha-eks ')),
+    ).toHaveLength(1);
     expect(doc.kubernetes.awsAuth).toEqual([
       {
-        rolearn: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan`,
+        rolearn: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-plan-alpha-eks`,
         username: 'karpenter-action-planner:{{SessionName}}',
         groups: ['karpenter-action:planners'],
       },
       {
-        rolearn: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply`,
+        rolearn: `arn:aws:iam::${ACCOUNT}:role/karpenter-action-apply-alpha-eks`,
         username: 'karpenter-action',
         groups: ['system:masters'],
       },
+    ]);
+    expect([doc.plan?.roleName, doc.plan?.policyName, doc.apply?.roleName]).toEqual([
+      'karpenter-action-plan-alpha-eks',
+      'karpenter-action',
+      'karpenter-action-apply-alpha-eks',
     ]);
   });
 
@@ -309,6 +317,19 @@ describe('the documents', () => {
     });
     expect(applyOnly.kubernetes.planner).toBeUndefined();
   });
+});
+
+test("each cluster gets roles of its own, within IAM's 64 characters", () => {
+  expect(suggestedRoleNames('prod-eks')).toEqual({
+    plan: 'karpenter-action-plan-prod-eks',
+    apply: 'karpenter-action-apply-prod-eks',
+  });
+  expect(suggestedRoleNames('prod-eks')).not.toEqual(suggestedRoleNames('staging-eks'));
+  const long = suggestedRoleNames(`team-${'x'.repeat(80)}`);
+  const other = suggestedRoleNames(`team-${'x'.repeat(79)}y`);
+  for (const n of [...Object.values(long), ...Object.values(other)]) expect(n.length).toBeLessThanOrEqual(64);
+  expect(long.plan).toMatch(/^karpenter-action-plan-team-x+-[0-9a-f]{8}$/);
+  expect(long.plan).not.toBe(other.plan);
 });
 
 describe('the iam-policy command', () => {
@@ -408,7 +429,7 @@ spec:
     expect(r.output).toContain('arn:aws:iam::<ACCOUNT_ID>:oidc-provider/token.actions.githubusercontent.com');
     expect(r.output.indexOf('# Kubernetes access')).toBeGreaterThan(r.output.indexOf('## Trust policy'));
     expect(r.output).toContain(
-      `aws eks create-access-entry --cluster-name solo-eks --region ap-southeast-2 --principal-arn arn:aws:iam::<ACCOUNT_ID>:role/karpenter-action-plan --type STANDARD --kubernetes-groups karpenter-action:planners`,
+      `aws eks create-access-entry --cluster-name solo-eks --region ap-southeast-2 --principal-arn arn:aws:iam::<ACCOUNT_ID>:role/karpenter-action-plan-solo-eks --type STANDARD --kubernetes-groups karpenter-action:planners`,
     );
     expect(r.output).not.toContain('aws eks associate-access-policy');
     expect(r.output).toContain('karpenter-action:planners');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { FIELD_MANAGER, type KubeObject } from '../adapters/kube.ts';
 import { loadConfig, selectCluster, type ClusterConfig } from '../config/load.ts';
@@ -387,11 +388,24 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
   },
 ];
 
-/** The names the printed access-entry commands use for the two roles; any name works if the commands use it. */
-export const SUGGESTED_ROLE_NAMES = {
-  plan: 'karpenter-action-plan',
-  apply: 'karpenter-action-apply',
-} as const;
+/**
+ * The names the printed commands use for a cluster's two roles and their inline policies; any name
+ * works if the commands use it. One pair per cluster, so clusters in one account never share a role
+ * (two apply policies of about 7,000 characters would not fit one role's 10,240 for inline policies).
+ * IAM role names stop at 64 characters: a longer one keeps its start and ends in a hash of the whole.
+ */
+export function suggestedRoleNames(cluster: string): Record<'plan' | 'apply', string> {
+  const name = (role: string): string => {
+    const full = `karpenter-action-${role}-${cluster}`;
+    if (full.length <= 64) return full;
+    const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+    return `${full.slice(0, 55)}-${hash}`;
+  };
+  return { plan: name('plan'), apply: name('apply') };
+}
+
+/** The inline policy's name on each of a cluster's roles. */
+export const INLINE_POLICY_NAME = 'karpenter-action';
 
 /** The EKS access policy of the apply role, which installs charts, CRDs and RBAC. The plan role gets none. */
 export const CLUSTER_ADMIN_ACCESS_POLICY =
@@ -542,6 +556,9 @@ export function buildTrustPolicy(input: {
 
 /** One role as IAM takes it: what it may do, and who may assume it. */
 export interface RolePolicies {
+  /** The role's suggested name (per cluster) and its inline policy's name, as the printed commands use them. */
+  roleName: string;
+  policyName: string;
   permissions: PolicyDocument;
   trust: PolicyDocument;
 }
@@ -612,8 +629,11 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
   const principals: KubernetesAccess['principals'] = {};
   const commands: string[] = [];
   const awsAuth: RoleMapping[] = [];
+  const roleNames = suggestedRoleNames(cluster.cluster);
   for (const r of roles) {
     doc[r] = {
+      roleName: roleNames[r],
+      policyName: INLINE_POLICY_NAME,
       permissions: buildPermissionsPolicy(ctx, r),
       trust: buildTrustPolicy({
         account: opts.account,
@@ -625,7 +645,7 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
         repositoryId: opts.repositoryId,
       }),
     };
-    const principal = `arn:${ctx.partition}:iam::${opts.account}:role/${SUGGESTED_ROLE_NAMES[r]}`;
+    const principal = `arn:${ctx.partition}:iam::${opts.account}:role/${roleNames[r]}`;
     principals[r] = principal;
     const common = `--cluster-name ${cluster.cluster} --region ${cluster.region} --principal-arn ${principal}`;
     if (r === 'plan') {
@@ -707,7 +727,7 @@ export function renderIamPolicyText(doc: IamPolicyDocument, opts: IamPolicyOptio
     if (!p) continue;
     out.push(
       `# ${describe[r]}`,
-      `# cluster ${doc.cluster} (${doc.region})`,
+      `# cluster ${doc.cluster} (${doc.region}); role ${p.roleName}, inline policy ${p.policyName}`,
       '',
       '## Permissions policy',
       ...sizeNote(p.permissions),
@@ -732,7 +752,7 @@ export function renderIamPolicyText(doc: IamPolicyDocument, opts: IamPolicyOptio
           `Plan role: an EKS access entry with the Kubernetes group ${PLANNER_GROUP} and no access policy. The group is bound to the ClusterRole ${PLANNER_ROLE}: reads of what a plan reads, and create/patch on the kinds a plan diffs by server-side-apply dry-run. The ValidatingAdmissionPolicy ${PLANNER_POLICY} refuses every write from the group that is not a dry-run. It reads no Secret.`,
         ]
       : []),
-    `The role names below are suggestions (${Object.values(SUGGESTED_ROLE_NAMES).join(', ')}); use the names you create.`,
+    `The role names below are suggestions, one pair per cluster (${[doc.plan?.roleName, doc.apply?.roleName].filter(Boolean).join(', ')}); use the names you create.`,
     '',
     ...k.commands,
     '',
