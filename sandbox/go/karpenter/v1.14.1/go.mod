@@ -1,6 +1,6 @@
 module sandbox.local/karpenter
 
-go 1.26.6
+go 1.26.11
 
 require github.com/aws/karpenter-provider-aws v1.14.1
 
