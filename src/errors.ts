@@ -24,6 +24,32 @@ export class StageError extends Error {
 }
 
 /** One line for any thrown value, keeping AWS and Kubernetes error codes visible. */
+/** AWS's names for a call the caller's policies do not allow, across the services the action calls. */
+const ACCESS_DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'AuthorizationError',
+  'AuthorizationErrorException',
+]);
+
+/**
+ * What to do about an AccessDenied: the role's policy was printed by `iam-policy` for an older config,
+ * since the permissions follow the config (ADR 9). Names the denied action when AWS does.
+ */
+export function explainAccessDenied(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { Code?: unknown }).Code;
+  if (!ACCESS_DENIED.has(err.name) && !(typeof code === 'string' && ACCESS_DENIED.has(code))) return undefined;
+  const action = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(err.message)?.[1];
+  return (
+    `this run's role may not ${action ? `call ${action}` : 'make this call'}. The permissions ` +
+    '`karpenter-action iam-policy` prints follow the config (the Karpenter version, the controller ' +
+    'identity, spot, the migration, the discovery tag keys): run it for the config of this commit ' +
+    '(`--cluster`, `--format json`) and `put-role-policy` the plan and apply roles with the result'
+  );
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof Error && err.name === 'CredentialsProviderError') {
     return (
@@ -39,7 +65,9 @@ export function describeError(err: unknown): string {
     const prefix = [name, typeof code === 'string' && code !== name ? code : undefined]
       .filter(Boolean)
       .join('/');
-    return prefix ? `${prefix}: ${err.message}` : err.message;
+    const text = prefix ? `${prefix}: ${err.message}` : err.message;
+    const denied = explainAccessDenied(err);
+    return denied ? `${text}; ${denied}` : text;
   }
   return String(err);
 }
