@@ -40,7 +40,8 @@ const ACCESS_DENIED = new Set([
 export function explainAccessDenied(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;
   const code = (err as { Code?: unknown }).Code;
-  if (!ACCESS_DENIED.has(err.name) && !(typeof code === 'string' && ACCESS_DENIED.has(code))) return undefined;
+  if (!ACCESS_DENIED.has(err.name) && !(typeof code === 'string' && ACCESS_DENIED.has(code)))
+    return undefined;
   const action = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(err.message)?.[1];
   return (
     `this run's role may not ${action ? `call ${action}` : 'make this call'}. The permissions ` +
