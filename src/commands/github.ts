@@ -24,7 +24,7 @@ import {
 } from '../github/sticky.ts';
 import type { Inputs } from '../inputs.ts';
 import { hasChanges, renderSummaryLine, type Plan } from '../plan/model.ts';
-import { parsePlanMarker, planMarker, renderPlanComment, renderPlanMarker } from '../render/markdown.ts';
+import { parsePlanMarker, planMarker, renderPlanComment } from '../render/markdown.ts';
 import { escapeMarkdown } from '../render/markdown-escape.ts';
 import { maskSecrets } from '../render/sensitive.ts';
 import { buildPlan, publishPlan, runApply } from './plan.ts';
@@ -111,16 +111,22 @@ export async function runPlanCommand(inputs: Inputs, env: RunEnv): Promise<void>
   } catch (e) {
     const cluster = clusterName(inputs, env);
     if (e instanceof OidcUnavailable && gh.ctx.pull?.isFork && cluster) {
+      // A fork's pull_request run gets no OIDC token and a read-only GITHUB_TOKEN: a comment would
+      // fail with 403, so the step summary carries what a maintainer does.
       const text = [
-        renderPlanMarker(cluster, undefined, undefined),
         `### Karpenter plan for \`${escapeMarkdown(cluster)}\` was not run`,
         '',
-        'This pull request comes from a fork, and GitHub gives workflows of fork pull requests no OIDC token, so the action cannot reach AWS or the cluster.',
-        'A maintainer must run the plan: push the branch to this repository, or run the workflow by hand.',
+        'This pull request comes from a fork. GitHub gives workflows of fork pull requests no OIDC token and a read-only token, so the action can reach neither AWS nor the cluster, nor comment here.',
+        '',
+        'What a maintainer does:',
+        `- review the change, then push its commit to a branch of this repository and open a pull request from that branch (\`gh pr checkout ${gh.ctx.pull.number} && git push origin HEAD:refs/heads/fork-${gh.ctx.pull.number}\`); that pull request gets a plan, and \`/karpenter apply\` works there;`,
+        '- `/karpenter apply` is refused on fork pull requests.',
       ].join('\n');
-      await commentOnPull(gh, inputs, env, cluster, text);
-      await env.writeSummary(text.split('\n').slice(1).join('\n'));
-      env.annotate('warning', 'plan not run: fork pull requests get no OIDC token; a maintainer must run it');
+      await env.writeSummary(text);
+      env.annotate(
+        'warning',
+        `plan not run: fork pull requests get no OIDC token; a maintainer pushes the reviewed commit to a branch of this repository (see the job summary)`,
+      );
       return;
     }
     throw e;
