@@ -221,8 +221,10 @@ test("CONFIG_MAP mode: the plan role's aws-auth entry from iam-policy maps it to
     env: {},
   });
   const entry = document.kubernetes.awsAuth[0]!;
+  const roleName = document.plan!.roleName;
+  expect(roleName).toBe(`karpenter-action-plan-${configMapCluster.name}`);
   expect(entry).toEqual({
-    rolearn: `arn:aws:iam::${account}:role/karpenter-action-plan`,
+    rolearn: `arn:aws:iam::${account}:role/${roleName}`,
     username: 'karpenter-action-planner:{{SessionName}}',
     groups: [PLANNER_GROUP],
   });
@@ -233,7 +235,7 @@ test("CONFIG_MAP mode: the plan role's aws-auth entry from iam-policy maps it to
     body: { data: { mapRoles: `${(cm.data?.mapRoles ?? '').trimEnd()}\n${stringify([entry])}` } },
     contentType: 'application/merge-patch+json',
   });
-  const { http, source } = await runAs(configMapCluster, 'karpenter-action-plan');
+  const { http, source } = await runAs(configMapCluster, roleName);
   const refusal = (await refusalOf(checkClusterAccess(http, source))) as Refusal;
   expect(refusal.message).toMatch(/the cluster maps it to the read-only planner, whose objects are missing$/);
 
