@@ -7,13 +7,7 @@
  */
 import { readState } from './lib/state.ts';
 import { sandboxDown, sandboxUp } from './lib/lifecycle.ts';
-import {
-  BINARIES,
-  ensureBinary,
-  karpenterControllerSpec,
-  karpenterControllerVersions,
-  kwokStageFiles,
-} from './lib/build.ts';
+import { ensureSandboxBinaries } from './lib/build.ts';
 import { ensureKarpenterRelease, KARPENTER_VERSIONS } from './lib/karpenter.ts';
 
 const cmd = process.argv[2] ?? 'status';
@@ -27,18 +21,14 @@ switch (cmd) {
     break;
   }
   case 'build': {
-    const specs = [
-      ...Object.values(BINARIES),
-      ...karpenterControllerVersions().map((v) => karpenterControllerSpec(v)!),
-    ];
     const started = Date.now();
-    for (const spec of specs) {
-      const b = ensureBinary(spec, (line) => process.stdout.write(`${line}\n`));
-      process.stdout.write(
-        `${spec.name} ${spec.version}: ${b.built ? `built in ${b.seconds.toFixed(0)} s` : 'cached'} (${b.path})\n`,
-      );
-    }
-    kwokStageFiles();
+    ensureSandboxBinaries(
+      (line) => process.stdout.write(`${line}\n`),
+      (spec, b) =>
+        process.stdout.write(
+          `${spec.name} ${spec.version}: ${b.built ? `built in ${b.seconds.toFixed(0)} s` : 'cached'} (${b.path})\n`,
+        ),
+    );
     for (const v of KARPENTER_VERSIONS) ensureKarpenterRelease(v);
     process.stdout.write(`all sandbox binaries ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     break;

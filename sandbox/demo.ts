@@ -17,6 +17,7 @@ import { sandboxDown, sandboxUp } from './lib/lifecycle.ts';
 import { runAction } from './lib/action-run.ts';
 import { adminKubeConfig } from './lib/kube-admin.ts';
 import { ROOT, statePath } from './lib/paths.ts';
+import { waitFor } from './lib/proc.ts';
 import { adminKubeconfigFile, userKubeconfig, type ClusterInfo } from './lib/state.ts';
 import { renderPlanText } from '../src/render/text.ts';
 import type { Plan } from '../src/plan/model.ts';
@@ -53,22 +54,17 @@ const apps = kc.makeApiClient(AppsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 
 section(`The cluster before: EKS ${name}, managed node group, Cluster Autoscaler`);
-const waitFor = async <T>(what: string, f: () => Promise<T | undefined>, ms = 60000): Promise<T> => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-};
-const caPod = await waitFor('the Cluster Autoscaler pod running', async () => {
-  const pods = await core.listNamespacedPod({
-    namespace: 'kube-system',
-    labelSelector: 'app.kubernetes.io/name=cluster-autoscaler',
-  });
-  return pods.items.find((p) => p.status?.phase === 'Running');
-});
+const caPod = await waitFor(
+  'the Cluster Autoscaler pod running',
+  async () => {
+    const pods = await core.listNamespacedPod({
+      namespace: 'kube-system',
+      labelSelector: 'app.kubernetes.io/name=cluster-autoscaler',
+    });
+    return pods.items.find((p) => p.status?.phase === 'Running');
+  },
+  { timeoutMs: 60000, intervalMs: 500 },
+);
 for (const n of (await core.listNode()).items) {
   const l = n.metadata?.labels ?? {};
   say(

@@ -13,13 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  BINARIES,
-  ensureBinary,
-  karpenterControllerSpec,
-  karpenterControllerVersions,
-  kwokStageFiles,
-} from './lib/build.ts';
+import { BINARIES, ensureSandboxBinaries } from './lib/build.ts';
 import { ClusterRuntime, NODE_IP } from './lib/cluster-runtime.ts';
 import { ensurePki, readPem, type Pki } from './lib/certs.ts';
 import { ensureKarpenterRelease, KARPENTER_TARGET, KARPENTER_VERSIONS } from './lib/karpenter.ts';
@@ -50,14 +44,7 @@ async function main(): Promise<void> {
     if (d === 'etcd' || d === 'webhook') rmSync(statePath(d), { recursive: true, force: true });
     mkdirSync(statePath(d), { recursive: true });
   }
-  const kube = ensureBinary(BINARIES.kube, log);
-  const etcdBin = ensureBinary(BINARIES.etcd, log);
-  const helm = ensureBinary(BINARIES.helm, log);
-  const kwok = ensureBinary(BINARIES.kwok, log);
-  const kwokStages = kwokStageFiles();
-  const controllerBinaries = new Map(
-    karpenterControllerVersions().map((v) => [v, ensureBinary(karpenterControllerSpec(v)!, log).path]),
-  );
+  const { kube, etcd: etcdBin, helm, kwok, kwokStages, controllers } = ensureSandboxBinaries(log);
   const releases = KARPENTER_VERSIONS.map((v) => ensureKarpenterRelease(v));
   const buildSeconds = Date.now() - started;
   for (const [name, target] of [
@@ -231,7 +218,7 @@ async function main(): Promise<void> {
           kwokBin: kwok.path,
           kwokStages,
           dir: statePath('clusters', name),
-          controllerBinary: (v) => controllerBinaries.get(v),
+          controllerBinary: (v) => controllers.get(v)?.path,
           log,
         })
       : undefined;

@@ -141,6 +141,16 @@ const commentEvent = (number: number, body: string, author: string) => ({
   issue: { number, pull_request: { url: `${gh.url}/repos/acme/infra/pulls/${number}` } },
   comment: { id: 9000 + runs.length, body, user: { login: author } },
 });
+/** GitHub's state after a merge: the pull request closed and merged as `mergeSha`, which contains it. */
+function mergePull(number: number, mergeSha: string, mergedAt: string): void {
+  Object.assign(gh.state.pulls.get(number)!, {
+    state: 'closed',
+    merged: true,
+    merged_at: mergedAt,
+    merge_commit_sha: mergeSha,
+  });
+  gh.linkCommit(mergeSha, [number]);
+}
 const planComments = (number: number) =>
   gh.commentsOn(number).filter((c) => c.body.startsWith('<!-- karpenter-action:plan'));
 const lastReply = (number: number) =>
@@ -331,14 +341,7 @@ test("after a merge, apply on push applies the merged pull request's last plan a
   gh.addPull({ number: 8, author: 'alice', head: { sha: prHead, ref: 'bigger', repo: 'acme/infra' } });
   const planned = await run({ command: 'plan' }, githubEnv('pull_request', pullEvent(8, prHead), prHead));
   expect(planned.outputs.summary).toBe('+0 ~1 -0');
-  const pr = gh.state.pulls.get(8)!;
-  Object.assign(pr, {
-    state: 'closed',
-    merged: true,
-    merged_at: '2026-11-28T12:00:00Z',
-    merge_commit_sha: prHead,
-  });
-  gh.linkCommit(prHead, [8]);
+  mergePull(8, prHead, '2026-11-28T12:00:00Z');
 
   // a push of a commit no pull request merged: no approved plan
   const stray = await run({ command: 'apply' }, githubEnv('push', { after: 'd'.repeat(40) }, 'd'.repeat(40)));
@@ -423,13 +426,7 @@ test('both apply flows on one pull request end green: the merge push finds the c
   expect(byComment.code).toBe(0);
   expect(lastReply(9)).toContain('Applied +0 ~1 -0');
 
-  Object.assign(gh.state.pulls.get(9)!, {
-    state: 'closed',
-    merged: true,
-    merged_at: '2026-11-28T13:05:00Z',
-    merge_commit_sha: prHead,
-  });
-  gh.linkCommit(prHead, [9]);
+  mergePull(9, prHead, '2026-11-28T13:05:00Z');
   const onPush = await run({ command: 'apply' }, githubEnv('push', { after: prHead }, prHead));
   expect({ code: onPush.code, out: onPush.code === 0 ? '' : onPush.stdout }).toEqual({ code: 0, out: '' });
   expect(onPush.stdout).toContain('no changes to apply: the cluster already matches the repository');
@@ -638,13 +635,7 @@ test('matrix: a fleet pull request fans out to the clusters it touches, a schedu
 
   // after the merge, the push's matrix is the merged pull request's clusters, for the apply jobs
   const merge = '9'.repeat(40);
-  Object.assign(pr, {
-    state: 'closed',
-    merged: true,
-    merged_at: '2026-11-28T13:00:00Z',
-    merge_commit_sha: merge,
-  });
-  gh.linkCommit(merge, [pr.number]);
+  mergePull(pr.number, merge, '2026-11-28T13:00:00Z');
   const pushed = await matrix('push', { after: merge }, merge);
   expect((JSON.parse(pushed.outputs.matrix!) as { include: unknown[] }).include).toEqual(include);
 });

@@ -21,6 +21,7 @@ import {
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
 import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
+import { waitFor } from '../../sandbox/lib/proc.ts';
 
 /** Each apply launches, registers and removes a simulated node: about a minute of the real controller. */
 const LIVE_TIMEOUT = 600_000;
@@ -43,15 +44,9 @@ const awsClientConfig = () => ({
   credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 180_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Polls every half second for up to three minutes: the controller's pace, not a test's. */
+const until = <T>(what: string, f: () => Promise<T | undefined>): Promise<T> =>
+  waitFor(what, f, { timeoutMs: 180_000, intervalMs: 500 });
 
 type Pod = Obj & { spec: { nodeName?: string }; status: { phase?: string } };
 type Claim = Obj & { status: Obj['status'] & { nodeName?: string; providerID?: string } };

@@ -218,3 +218,37 @@ export function kwokStageFiles(): string[] {
       .map((f) => join(pods, f)),
   ];
 }
+
+/** Every binary the sandbox and its tests run, and kwok's stage files. */
+export interface SandboxBinaries {
+  kube: BuiltBinary;
+  etcd: BuiltBinary;
+  helm: BuiltBinary;
+  kwok: BuiltBinary;
+  actionlint: BuiltBinary;
+  /** Karpenter's controller per release. */
+  controllers: Map<string, BuiltBinary>;
+  kwokStages: string[];
+}
+
+/**
+ * Builds every binary the sandbox and its tests run, or takes it from the cache: the supervisor at
+ * start and `npm run sandbox -- build` share this one list. `built` hears of each as it is ready.
+ */
+export function ensureSandboxBinaries(
+  log: (line: string) => void,
+  built: (spec: BinarySpec, b: BuiltBinary) => void = () => {},
+): SandboxBinaries {
+  const ensure = (spec: BinarySpec): BuiltBinary => {
+    const b = ensureBinary(spec, log);
+    built(spec, b);
+    return b;
+  };
+  const [kube, etcd, helm, kwok, actionlint] = (['kube', 'etcd', 'helm', 'kwok', 'actionlint'] as const).map(
+    (name) => ensure(BINARIES[name]),
+  ) as [BuiltBinary, BuiltBinary, BuiltBinary, BuiltBinary, BuiltBinary];
+  const controllers = new Map(
+    karpenterControllerVersions().map((v) => [v, ensure(karpenterControllerSpec(v)!)]),
+  );
+  return { kube, etcd, helm, kwok, actionlint, controllers, kwokStages: kwokStageFiles() };
+}

@@ -85,10 +85,13 @@ export class ClusterRuntime {
   private stopped = false;
 
   private readonly o: RuntimeOptions;
+  /** The admin client the Deployment watch polls with, made once. */
+  private readonly apps: AppsV1Api;
 
   private constructor(o: RuntimeOptions, kubeletPort: number) {
     this.o = o;
     this.kubeletPort = kubeletPort;
+    this.apps = adminKubeConfig(o.kube).makeApiClient(AppsV1Api);
   }
 
   /** Starts the scheduler, controller manager and kwok; the controller watch starts with watchKarpenter. */
@@ -198,8 +201,7 @@ export class ClusterRuntime {
     if (this.syncing) return;
     this.syncing = true;
     try {
-      const apps = adminKubeConfig(this.o.kube).makeApiClient(AppsV1Api);
-      const list = await apps.listDeploymentForAllNamespaces({
+      const list = await this.apps.listDeploymentForAllNamespaces({
         labelSelector: 'app.kubernetes.io/name=karpenter',
       });
       const wanted = new Map<string, V1Deployment>();
@@ -403,7 +405,10 @@ export class ClusterRuntime {
   }
 }
 
-/** What restarts a controller when it changes: the release, the pod template and the replica count. */
+/**
+ * What restarts a controller when it changes: the release, the pod template, or the Deployment itself
+ * (a new uid). Scaling to zero stops it without the key (the watch drops Deployments without replicas).
+ */
 function runKey(d: V1Deployment): string {
   return JSON.stringify([deploymentVersion(d), d.spec?.template, d.metadata?.uid]);
 }

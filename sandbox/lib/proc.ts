@@ -59,18 +59,22 @@ export async function stopProcess(m: Managed, graceMs = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Polls until probe succeeds; fails early with the log's tail if the process died. */
-export async function waitFor(
+/**
+ * Polls until probe gives a value (anything but undefined or false) and returns it; a probe that
+ * throws counts as not yet. Fails early with the log's path if the process died.
+ */
+export async function waitFor<T>(
   what: string,
-  probe: () => Promise<boolean>,
+  probe: () => Promise<T | undefined | false>,
   opts: { timeoutMs: number; proc?: Managed; intervalMs?: number },
-): Promise<void> {
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     if (opts.proc && opts.proc.child.exitCode !== null) {
       throw new Error(`${what}: process exited with ${opts.proc.child.exitCode}; see ${opts.proc.logFile}`);
     }
-    if (await probe().catch(() => false)) return;
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not ready after ${opts.timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
