@@ -15,7 +15,7 @@ commands:
   token --cluster <name> [--region <region>]
                                   print an EKS token as a kubectl ExecCredential (like aws eks get-token)
   iam-policy [--config <path>] [--cluster <name>] [--role plan|apply|both] [--account-id <12 digits>]
-             [--repository owner/repo] [--owner-id <id> --repository-id <id>]
+             [--repository owner/repo] [--oidc-subject <file> | --owner-id <id> --repository-id <id>]
              [--environment <name>] [--default-branch <name>]
              [--format text|json|manifests]
                                   print the IAM permission and trust policies of the read-only plan role and
@@ -62,6 +62,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
     'default-branch',
     'owner-id',
     'repository-id',
+    'oidc-subject',
     'format',
   ],
 };

@@ -65,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
         defaultBranch: flags['default-branch'],
         ownerId: flags['owner-id'],
         repositoryId: flags['repository-id'],
+        oidcSubject: flags['oidc-subject'],
         format: flags.format,
         workspace: process.cwd(),
       });

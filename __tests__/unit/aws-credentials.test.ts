@@ -143,8 +143,12 @@ describe('buildAssumeRoleDenied', () => {
     expect(text).toContain(
       'the subject is name-only (repo:acme/infra:...): write the trust policy with `karpenter-action iam-policy --repository acme/infra`',
     );
-    expect(denied('repo:octocat-123456/my-repo-456789:ref:refs/heads/main')).toContain(
+    expect(denied('repo:octocat@123456/my-repo@456789:ref:refs/heads/main')).toContain(
       "the subject has GitHub's immutable IDs (owner octocat is 123456, repository my-repo is 456789): write the trust policy with `karpenter-action iam-policy --repository octocat/my-repo --owner-id 123456 --repository-id 456789`",
+    );
+    // a name that ends in digits is still a name
+    expect(denied('repo:team-42/infra-2026:pull_request')).toContain(
+      'the subject is name-only (repo:team-42/infra-2026:...)',
     );
     expect(
       denied('repository_owner:acme:job_workflow_ref:acme/infra/.github/workflows/plan.yml@refs/heads/main'),

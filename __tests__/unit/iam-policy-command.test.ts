@@ -391,13 +391,123 @@ spec:
         'token.actions.githubusercontent.com:sub'
       ];
     expect(sub('plan')).toEqual([
-      'repo:acme-123456/solo-456789:pull_request',
-      'repo:acme-123456/solo-456789:ref:refs/heads/trunk',
+      'repo:acme@123456/solo@456789:pull_request',
+      'repo:acme@123456/solo@456789:ref:refs/heads/trunk',
     ]);
-    expect(sub('apply')).toBe('repo:acme-123456/solo-456789:environment:karpenter-apply');
-    expect(r.output).toContain("GitHub's immutable-ID subjects (repo:acme-123456/solo-456789:...)");
+    expect(sub('apply')).toBe('repo:acme@123456/solo@456789:environment:karpenter-apply');
+    expect(r.output).toContain("GitHub's immutable-ID subjects (repo:acme@123456/solo@456789:...)");
     const names = runIamPolicy({ workspace: dir, accountId: ACCOUNT, repository: 'acme/solo', env: {} });
-    expect(names.output).toContain("gh api repos/acme/solo --jq '.owner.id, .id'");
+    expect(names.output).toContain(
+      'save `gh api repos/acme/solo/actions/oidc/customization/sub` to a file and pass it as --oidc-subject',
+    );
+  });
+
+  describe('--oidc-subject: the format GitHub reports for the repository', () => {
+    const withSubjectFile = (content: string) => {
+      writeFileSync(join(dir, 'oidc-sub.json'), content);
+      return runIamPolicy({
+        workspace: dir,
+        accountId: ACCOUNT,
+        repository: 'acme/solo',
+        oidcSubject: 'oidc-sub.json',
+        env: {},
+      });
+    };
+    const condition = (r: ReturnType<typeof runIamPolicy>, role: 'plan' | 'apply') =>
+      r.document[role]!.trust.Statement[0]!.Condition!;
+    const refusal = (content: string) => {
+      try {
+        withSubjectFile(content);
+      } catch (e) {
+        const r = e as { message: string; details: string[] };
+        return [r.message, ...r.details].join('\n');
+      }
+      throw new Error('accepted');
+    };
+
+    test('the default template with an immutable-ID prefix', () => {
+      const r = withSubjectFile(
+        JSON.stringify({
+          use_default: true,
+          use_immutable_subject: true,
+          sub_claim_prefix: 'repo:acme@123456/solo@456789',
+        }),
+      );
+      expect(condition(r, 'apply').StringEquals!['token.actions.githubusercontent.com:sub']).toBe(
+        'repo:acme@123456/solo@456789:environment:karpenter-apply',
+      );
+      expect(condition(r, 'plan').StringEquals!['token.actions.githubusercontent.com:sub']).toEqual([
+        'repo:acme@123456/solo@456789:pull_request',
+        'repo:acme@123456/solo@456789:ref:refs/heads/main',
+      ]);
+    });
+
+    test('the prefix decides even when use_immutable_subject says otherwise; a name-only prefix or none is name-only', () => {
+      const r = withSubjectFile(
+        JSON.stringify({
+          use_default: true,
+          use_immutable_subject: false,
+          sub_claim_prefix: 'repo:acme@123456/solo@456789',
+        }),
+      );
+      expect(condition(r, 'apply').StringEquals!['token.actions.githubusercontent.com:sub']).toBe(
+        'repo:acme@123456/solo@456789:environment:karpenter-apply',
+      );
+      for (const content of [
+        JSON.stringify({ use_default: true, sub_claim_prefix: 'repo:acme/solo' }),
+        JSON.stringify({ use_default: true }),
+      ]) {
+        expect(
+          condition(withSubjectFile(content), 'apply').StringEquals![
+            'token.actions.githubusercontent.com:sub'
+          ],
+        ).toBe('repo:acme/solo:environment:karpenter-apply');
+      }
+    });
+
+    test('a custom template: fixed claims exactly, claims that vary per run by pattern', () => {
+      const r = withSubjectFile(
+        JSON.stringify({ use_default: false, include_claim_keys: ['repo', 'context', 'job_workflow_ref'] }),
+      );
+      const apply = condition(r, 'apply');
+      expect(apply.StringEquals).toEqual({ 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' });
+      expect(apply.StringLike!['token.actions.githubusercontent.com:sub']).toBe(
+        'repo:acme/solo:environment:karpenter-apply:job_workflow_ref:*',
+      );
+      expect(condition(r, 'plan').StringLike!['token.actions.githubusercontent.com:sub']).toEqual([
+        'repo:acme/solo:pull_request:job_workflow_ref:*',
+        'repo:acme/solo:ref:refs/heads/main:job_workflow_ref:*',
+      ]);
+      const exact = withSubjectFile(
+        JSON.stringify({ use_default: false, include_claim_keys: ['repository_owner', 'context'] }),
+      );
+      expect(condition(exact, 'apply').StringEquals!['token.actions.githubusercontent.com:sub']).toBe(
+        'repository_owner:acme:environment:karpenter-apply',
+      );
+      expect(exact.output).toContain('custom subject template (repository_owner, context)');
+    });
+
+    test('a file for another repository, a broken file, or an ID claim without IDs is refused', () => {
+      expect(
+        refusal(JSON.stringify({ use_default: true, sub_claim_prefix: 'repo:other@1/solo@2' })),
+      ).toContain('oidc-sub.json: sub_claim_prefix "repo:other@1/solo@2" names other/solo, not acme/solo');
+      expect(refusal('{"use_default": tru')).toMatch(/^oidc-sub\.json is not JSON/);
+      expect(refusal(JSON.stringify({ use_default: true, use_immutable_subject: true }))).toContain(
+        'pass --owner-id and --repository-id instead',
+      );
+      expect(
+        refusal(JSON.stringify({ use_default: false, include_claim_keys: ['repository_id', 'context'] })),
+      ).toContain('the subject template includes the claim repository_id, whose value is a numeric ID');
+      expect(() =>
+        runIamPolicy({
+          workspace: dir,
+          accountId: ACCOUNT,
+          repository: 'acme/solo',
+          oidcSubject: 'missing.json',
+          env: {},
+        }),
+      ).toThrow('--oidc-subject missing.json: ENOENT');
+    });
   });
 
   test('an ID flag alone, or one that is not a number, is refused', () => {

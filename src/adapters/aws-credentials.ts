@@ -88,15 +88,15 @@ export function explainSubjectFormat(idToken: string): string | undefined {
     return undefined;
   }
   if (typeof sub !== 'string') return undefined;
-  const ids = /^repo:([^/:]+)-(\d+)\/([^/:]+)-(\d+):/.exec(sub);
+  const ids = /^repo:([^/:@]+)@(\d+)\/([^/:@]+)@(\d+):/.exec(sub);
   if (ids) {
-    return `the subject has GitHub's immutable IDs (owner ${ids[1]} is ${ids[2]}, repository ${ids[3]} is ${ids[4]}): write the trust policy with \`karpenter-action iam-policy --repository ${ids[1]}/${ids[3]} --owner-id ${ids[2]} --repository-id ${ids[4]}\``;
+    return `the subject has GitHub's immutable IDs (owner ${ids[1]} is ${ids[2]}, repository ${ids[3]} is ${ids[4]}): write the trust policy with \`karpenter-action iam-policy --repository ${ids[1]}/${ids[3]} --owner-id ${ids[2]} --repository-id ${ids[4]}\` (or --oidc-subject with the file \`gh api repos/${ids[1]}/${ids[3]}/actions/oidc/customization/sub\` prints)`;
   }
   const names = /^repo:([^/:]+)\/([^/:]+):/.exec(sub);
   if (names) {
     return `the subject is name-only (repo:${names[1]}/${names[2]}:...): write the trust policy with \`karpenter-action iam-policy --repository ${names[1]}/${names[2]}\`, without --owner-id and --repository-id`;
   }
-  return `the subject follows a custom template (it does not start with repo:OWNER/REPO:): the trust policy's sub condition must use that format; read the template with \`gh api repos/OWNER/REPO/actions/oidc/customization/sub\``;
+  return `the subject follows a custom template (it does not start with repo:OWNER/REPO:): save \`gh api repos/OWNER/REPO/actions/oidc/customization/sub\` to a file and pass it to \`karpenter-action iam-policy --oidc-subject <file>\`, which writes trust conditions in that format`;
 }
 
 /**

@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { FIELD_MANAGER, type KubeObject } from '../adapters/kube.ts';
 import { loadConfig, selectCluster, type ClusterConfig } from '../config/load.ts';
 import { loadManifests } from '../config/manifests.ts';
 import { renderIssue } from '../config/issues.ts';
 import { Refusal } from '../errors.ts';
+import {
+  buildSubjectCondition,
+  checkIdFlags,
+  describeSubjectFormat,
+  parseSubjectCustomization,
+  subjectFormatFromIds,
+  type SubjectFormat,
+} from './oidc-subject.ts';
 import { buildPrereqsDesired } from '../stages/prereqs.ts';
 import type { RoleMapping } from '../stages/prereqs/aws-auth.ts';
 import { buildDiscoveryTags, DISCOVERY_TAG } from '../stages/prereqs/discovery-tags.ts';
@@ -501,17 +511,6 @@ export function buildPermissionsPolicy(ctx: IamPolicyContext, role: 'plan' | 'ap
 }
 
 /**
- * The repository as GitHub's OIDC subject names it. Repositories created, renamed or transferred after
- * 2026-06-18 (and those that opted in) carry immutable IDs: `OWNER-OWNERID/REPO-REPOID`; older ones
- * the names alone.
- */
-export function buildSubjectRepository(repository: string, ownerId?: string, repositoryId?: string): string {
-  if (ownerId === undefined || repositoryId === undefined) return repository;
-  const [owner, name] = repository.split('/');
-  return `${owner}-${ownerId}/${name}-${repositoryId}`;
-}
-
-/**
  * Who may assume each role: the plan role only from `pull_request` runs of the repository and from
  * runs on its default branch (the scheduled drift check), the apply role only from jobs of the
  * protected environment, so an approval gate stands between a pull request and any write.
@@ -524,15 +523,16 @@ export function buildTrustPolicy(input: {
   environment: string;
   /** Scheduled drift checks run on this branch with the plan role; default main. */
   defaultBranch?: string;
-  /** The owner's and repository's numeric IDs, for subjects in GitHub's immutable-ID format. */
-  ownerId?: string;
-  repositoryId?: string;
+  /** How the repository's tokens spell their subject; name-only by default. */
+  subjects?: SubjectFormat;
 }): PolicyDocument {
-  const repo = buildSubjectRepository(input.repository, input.ownerId, input.repositoryId);
-  const sub =
+  const sub = buildSubjectCondition(
+    input.repository,
+    input.subjects ?? { kind: 'names' },
     input.role === 'plan'
-      ? [`repo:${repo}:pull_request`, `repo:${repo}:ref:refs/heads/${input.defaultBranch ?? 'main'}`]
-      : `repo:${repo}:environment:${input.environment}`;
+      ? [{ kind: 'pull_request' }, { kind: 'branch', branch: input.defaultBranch ?? 'main' }]
+      : [{ kind: 'environment', environment: input.environment }],
+  );
   return {
     Version: '2012-10-17',
     Statement: [
@@ -543,12 +543,20 @@ export function buildTrustPolicy(input: {
           Federated: `arn:${input.partition ?? 'aws'}:iam::${input.account}:oidc-provider/${GITHUB_OIDC_HOST}`,
         },
         Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: {
-          StringEquals: {
-            [`${GITHUB_OIDC_HOST}:aud`]: 'sts.amazonaws.com',
-            [`${GITHUB_OIDC_HOST}:sub`]: sub,
-          },
-        },
+        Condition:
+          sub.operator === 'StringEquals'
+            ? {
+                StringEquals: {
+                  [`${GITHUB_OIDC_HOST}:aud`]: 'sts.amazonaws.com',
+                  [`${GITHUB_OIDC_HOST}:sub`]: sub.values.length === 1 ? sub.values[0]! : sub.values,
+                },
+              }
+            : {
+                StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: 'sts.amazonaws.com' },
+                StringLike: {
+                  [`${GITHUB_OIDC_HOST}:sub`]: sub.values.length === 1 ? sub.values[0]! : sub.values,
+                },
+              },
       },
     ],
   };
@@ -610,8 +618,7 @@ export interface IamPolicyOptions {
   repository: string;
   environment: string;
   defaultBranch?: string;
-  ownerId?: string;
-  repositoryId?: string;
+  subjects?: SubjectFormat;
   discoveryTagKeys?: string[];
 }
 
@@ -641,8 +648,7 @@ export function buildIamPolicyDocument(cluster: ClusterConfig, opts: IamPolicyOp
         role: r,
         environment: opts.environment,
         defaultBranch: opts.defaultBranch,
-        ownerId: opts.ownerId,
-        repositoryId: opts.repositoryId,
+        subjects: opts.subjects,
       }),
     };
     const principal = `arn:${ctx.partition}:iam::${opts.account}:role/${roleNames[r]}`;
@@ -784,16 +790,22 @@ export function renderIamPolicyText(doc: IamPolicyDocument, opts: IamPolicyOptio
       '',
     );
   }
-  out.push(
-    opts.ownerId !== undefined
-      ? `The trust policies use GitHub's immutable-ID subjects (repo:${buildSubjectRepository(opts.repository, opts.ownerId, opts.repositoryId)}:...).`
-      : `The trust policies use name-only subjects (repo:${opts.repository}:...). Repositories created, renamed or transferred after 2026-06-18, or opted in, get subjects with IDs: read them with \`gh api repos/${opts.repository} --jq '.owner.id, .id'\` and pass --owner-id and --repository-id. A custom subject template (\`gh api repos/${opts.repository}/actions/oidc/customization/sub\`) needs trust conditions of its own format.`,
-    '',
-  );
+  out.push(describeSubjectFormat(opts.repository, opts.subjects ?? { kind: 'names' }), '');
   return out.join('\n');
 }
 
 const DEFAULT_CONFIG = '.github/karpenter.yaml';
+
+function readSubjectFile(file: string, workspace: string): string {
+  try {
+    return readFileSync(resolve(workspace, file), 'utf8');
+  } catch (e) {
+    throw new Refusal(
+      `--oidc-subject ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      [`write it first: gh api repos/OWNER/REPO/actions/oidc/customization/sub > ${file}`],
+    );
+  }
+}
 const ACCOUNT_ID = /^\d{12}$/;
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENVIRONMENT = /^[^\s:'"`]{1,255}$/;
@@ -809,6 +821,8 @@ export function runIamPolicy(opts: {
   defaultBranch?: string;
   ownerId?: string;
   repositoryId?: string;
+  /** A file with what `gh api repos/OWNER/REPO/actions/oidc/customization/sub` printed. */
+  oidcSubject?: string;
   format?: string;
   workspace: string;
   env?: Record<string, string | undefined>;
@@ -832,14 +846,9 @@ export function runIamPolicy(opts: {
     problems.push(`--environment "${environment}" is not a GitHub Environment name`);
   if (opts.defaultBranch !== undefined && !/^[^\s:]{1,255}$/.test(opts.defaultBranch))
     problems.push(`--default-branch "${opts.defaultBranch}" is not a branch name`);
-  for (const [flag, v] of [
-    ['--owner-id', opts.ownerId],
-    ['--repository-id', opts.repositoryId],
-  ] as const) {
-    if (v !== undefined && !/^\d{1,20}$/.test(v)) problems.push(`${flag} "${v}" is not a numeric GitHub ID`);
-  }
-  if ((opts.ownerId === undefined) !== (opts.repositoryId === undefined))
-    problems.push('--owner-id and --repository-id go together: an ID subject names both');
+  problems.push(...checkIdFlags(opts.ownerId, opts.repositoryId));
+  if (opts.oidcSubject !== undefined && opts.ownerId !== undefined)
+    problems.push('--oidc-subject and --owner-id/--repository-id both say the subject format: pass one');
   if (problems.length > 0) throw new Refusal('iam-policy: invalid flags', problems);
 
   const configPath = opts.config ?? DEFAULT_CONFIG;
@@ -861,7 +870,14 @@ export function runIamPolicy(opts: {
     repository,
     environment,
     defaultBranch: opts.defaultBranch ?? 'main',
-    ...(opts.ownerId !== undefined ? { ownerId: opts.ownerId, repositoryId: opts.repositoryId } : {}),
+    subjects:
+      opts.oidcSubject !== undefined
+        ? parseSubjectCustomization(
+            readSubjectFile(opts.oidcSubject, opts.workspace),
+            repository,
+            opts.oidcSubject,
+          )
+        : subjectFormatFromIds(opts.ownerId, opts.repositoryId),
     discoveryTagKeys: [...Object.keys(wanted.subnets), ...Object.keys(wanted.securityGroups)],
   };
   const document = buildIamPolicyDocument(cluster, options);
