@@ -1,13 +1,14 @@
 /**
  * `role-to-assume` end to end against real local servers: the ID token comes from a stand-in of the
- * Actions OIDC endpoint through `core.getIDToken`, and moto's STS (with the sandbox's patch that
- * refuses roles that do not exist) answers AssumeRoleWithWebIdentity. No AWS credentials are in the
- * environment, so everything the credentials can do comes from the assumed role.
+ * Actions OIDC endpoint through `core.getIDToken`, and moto's STS answers AssumeRoleWithWebIdentity.
+ * No AWS credentials are in the environment, so everything the credentials can do comes from the
+ * assumed role.
  *
- * What moto 5.2.1 checks in AssumeRoleWithWebIdentity: nothing (no token signature, issuer, audience
- * or trust policy; the role need not exist). The sandbox adds one check, an AccessDenied for a role
- * that does not exist, which is the failure path tested here. The retry path uses the sandbox's fault
- * injection, a real server answering with IDPCommunicationError, scoped to this file's account.
+ * moto 5.2.1 checks nothing in AssumeRoleWithWebIdentity; the sandbox judges it as IAM does, short of
+ * the token's signature (nothing in the sandbox holds GitHub's keys): the role must exist, the issuer
+ * must be an OIDC provider of the account with the token's audience, and the trust policy's conditions
+ * must hold for the token's claims. The retry path uses the sandbox's fault injection, a real server
+ * answering with IDPCommunicationError, scoped to this file's account.
  */
 import { CreateOpenIDConnectProviderCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -274,6 +275,29 @@ test('AccessDenied is not retried and explains the trust policy with the claims,
   expect(standIn.calls).toHaveLength(1);
   for (const part of standIn.calls[0]!.token!.split('.')) expect(text).not.toContain(part);
   expect(lines.warn).toEqual([]);
+});
+
+test("a token of another repository, or of this repository's other events, cannot assume the role", async () => {
+  for (const sub of [
+    'repo:acme/infra-fork:pull_request',
+    'repo:acme/infra:ref:refs/heads/feature',
+    'repo:evil/infra:pull_request',
+  ]) {
+    const other = await startOidcStandIn({ sub });
+    try {
+      Object.assign(process.env, oidcEnv(other));
+      const err = await readOidcCredentials({ roleArn, sessionName: 'pr-47', region, mask: () => undefined })
+        .then(() => undefined)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Refusal);
+      expect((err as Refusal).message).toBe(
+        `cannot assume ${roleArn} with this job's GitHub OIDC token (AccessDenied)`,
+      );
+      expect((err as Refusal).details.join('\n')).toContain(`sub "${sub}"`);
+    } finally {
+      await other.close();
+    }
+  }
 });
 
 test('IDPCommunicationError from STS is retried with backoff until the role is assumed', async () => {

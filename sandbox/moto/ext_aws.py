@@ -226,27 +226,144 @@ class StsAccessDenied(HTTPException):
         return self.description
 
 
-def role_exists(role_arn: str) -> bool:
+class StsInvalidToken(StsAccessDenied):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.description = self.description.replace("<Code>AccessDenied</Code>", "<Code>InvalidIdentityToken</Code>")
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [("Content-Type", "text/xml"), ("X-Amzn-ErrorType", "InvalidIdentityToken")]
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified: nothing in the sandbox holds the issuer's keys."""
+    import base64
+
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        raise StsInvalidToken("The ID Token provided is not a valid JWT")
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, TypeError):
+        raise StsInvalidToken("The ID Token provided is not a valid JWT")
+    if not isinstance(claims, dict):
+        raise StsInvalidToken("The ID Token provided is not a valid JWT")
+    return claims
+
+
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
+def _glob(pattern: str, value: str) -> bool:
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, value, flags=re.S) is not None
+
+
+def _condition_holds(operator: str, key_values: dict[str, Any], claims: dict[str, Any], host: str) -> bool:
+    """One condition block of a trust statement, for the string operators trust policies use on OIDC claims.
+
+    An operator the sandbox does not evaluate never holds, so a policy it cannot judge admits nobody."""
+    qualifier = ""
+    if ":" in operator:
+        qualifier, operator = operator.split(":", 1)
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    tests = {
+        "StringEquals": lambda p, v: p == v,
+        "StringNotEquals": lambda p, v: p != v,
+        "StringEqualsIgnoreCase": lambda p, v: p.lower() == v.lower(),
+        "StringNotEqualsIgnoreCase": lambda p, v: p.lower() != v.lower(),
+        "StringLike": _glob,
+        "StringNotLike": lambda p, v: not _glob(p, v),
+    }
+    test = tests.get(base)
+    if test is None or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        return False
+    negated = base.startswith("StringNot")
+    for key, patterns in key_values.items():
+        prefix, _, claim = key.partition(":")
+        present = prefix == host and claim in claims
+        if not present:
+            if if_exists or negated or qualifier == "ForAllValues":
+                continue
+            return False
+        values = [str(v) for v in _as_list(claims[claim])]
+        patterns = [str(p) for p in _as_list(patterns)]
+        if negated:
+            ok = all(test(p, v) for p in patterns for v in values)
+        elif qualifier == "ForAllValues":
+            ok = all(any(test(p, v) for p in patterns) for v in values)
+        else:
+            ok = any(test(p, v) for p in patterns for v in values)
+        if not ok:
+            return False
+    return True
+
+
+def _action_matches(actions: Any, wanted: str) -> bool:
+    return any(_glob(str(a).lower(), wanted.lower()) for a in _as_list(actions))
+
+
+def check_web_identity(role_arn: str, token: str) -> None:
+    """AssumeRoleWithWebIdentity as IAM judges it: the issuer must be an OIDC provider of the role's account
+    with the token's audience among its client IDs, and the role's trust policy must allow the federated
+    principal with conditions that hold for the token's claims (a matching Deny wins)."""
     from moto.iam.exceptions import NotFoundException
     from moto.iam.models import iam_backends
 
     m = re.match(r"^arn:([^:]+):iam::(\d{12}):role/.+$", role_arn or "")
     if not m:
-        return False
+        raise StsAccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    partition, account = m.group(1), m.group(2)
+    backend = iam_backends[account][partition]
     try:
-        iam_backends[m.group(2)][m.group(1)].get_role_by_arn(role_arn)
-        return True
+        role = backend.get_role_by_arn(role_arn)
     except NotFoundException:
-        return False
+        raise StsAccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    claims = _jwt_claims(token)
+    issuer = str(claims.get("iss", ""))
+    host = re.sub(r"^https://", "", issuer).rstrip("/")
+    provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{host}"
+    try:
+        provider = backend.get_open_id_connect_provider(provider_arn)
+    except NotFoundException:
+        raise StsInvalidToken(f"No OpenIDConnect provider found in your account for {issuer}")
+    if not any(str(a) in provider.client_id_list for a in _as_list(claims.get("aud"))):
+        raise StsInvalidToken("Incorrect token audience")
+    try:
+        trust = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        trust = {}
+    allowed = False
+    for st in _as_list(trust.get("Statement", [])):
+        if not isinstance(st, dict) or not _action_matches(st.get("Action", []), "sts:AssumeRoleWithWebIdentity"):
+            continue
+        principal = st.get("Principal", {})
+        federated = _as_list(principal.get("Federated", [])) if isinstance(principal, dict) else []
+        if provider_arn not in federated:
+            continue
+        conditions = st.get("Condition", {}) or {}
+        if all(_condition_holds(op, kv, claims, host) for op, kv in conditions.items()):
+            if st.get("Effect") == "Deny":
+                raise StsAccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
+            if st.get("Effect") == "Allow":
+                allowed = True
+    if not allowed:
+        raise StsAccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
 
 
 def patch_sts(sts_models: Any) -> None:
-    backend_cls = sts_models.STSBackend
-    original = backend_cls.assume_role_with_web_identity
+    import moto.sts.responses as sts_responses
 
-    def assume_role_with_web_identity(self: Any, **kwargs: Any) -> Any:
-        if not role_exists(kwargs.get("role_arn", "")):
-            raise StsAccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
-        return original(self, **kwargs)
+    response_cls = sts_responses.TokenResponse
+    original = response_cls.assume_role_with_web_identity
 
-    backend_cls.assume_role_with_web_identity = assume_role_with_web_identity
+    def assume_role_with_web_identity(self: Any) -> Any:
+        check_web_identity(self._get_param("RoleArn") or "", self._get_param("WebIdentityToken") or "")
+        return original(self)
+
+    response_cls.assume_role_with_web_identity = assume_role_with_web_identity

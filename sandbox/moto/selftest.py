@@ -965,16 +965,45 @@ def test_iam_sqs_sts(env: Env) -> None:
     R.check("SQS Policy survives SetQueueAttributes without Policy", sqs_policy)
 
     def web_identity() -> None:
+        import base64
+
+        def jwt(claims: dict[str, Any]) -> str:
+            enc = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).decode().rstrip("=")
+            return f"{enc({'alg': 'RS256'})}.{enc(claims)}.c2lnbmF0dXJl"
+
         anon = client("sts", env.l.moto)
-        expect_error(lambda: anon.assume_role_with_web_identity(
-            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/does-not-exist", RoleSessionName="irsa", WebIdentityToken="not-a-jwt"),
-            "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
-        role = iam.create_role(RoleName="selftest-irsa", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))["Role"]["Arn"]
-        creds = anon.assume_role_with_web_identity(RoleArn=role, RoleSessionName="irsa", WebIdentityToken="not-a-jwt")["Credentials"]
-        ensure(creds["AccessKeyId"].startswith("ASIA"), "credentials issued")
+        issuer = "https://selftest-oidc.example.test"
+        good = {"iss": issuer, "aud": "sts.amazonaws.com", "sub": "repo:acme/infra:pull_request"}
+        assume = lambda role, token: anon.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="web", WebIdentityToken=token)
+        expect_error(lambda: assume(f"arn:aws:iam::{ACCOUNT}:role/does-not-exist", jwt(good)),
+                     "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/selftest-oidc.example.test"
+        web_trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"selftest-oidc.example.test:aud": "sts.amazonaws.com"},
+                          "StringLike": {"selftest-oidc.example.test:sub": ["repo:acme/infra:pull_request",
+                                                                            "repo:acme/infra:ref:refs/heads/*"]}}}]}
+        role = iam.create_role(RoleName="selftest-web", AssumeRolePolicyDocument=json.dumps(web_trust))["Role"]["Arn"]
+        expect_error(lambda: assume(role, jwt(good)), "InvalidIdentityToken", 400,
+                     f"No OpenIDConnect provider found in your account for {issuer}")
+        iam.create_open_id_connect_provider(Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])
+        expect_error(lambda: assume(role, "not-a-jwt"), "InvalidIdentityToken", 400, "not a valid JWT")
+        creds = assume(role, jwt(good))["Credentials"]
+        ensure(creds["AccessKeyId"].startswith("ASIA"), "credentials issued for a matching subject")
+        assume(role, jwt({**good, "sub": "repo:acme/infra:ref:refs/heads/main"}))
+        for sub in ["repo:acme/infra:environment:prod", "repo:acme@1/infra@2:pull_request", "repo:evil/infra:pull_request"]:
+            expect_error(lambda: assume(role, jwt({**good, "sub": sub})),
+                         "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        expect_error(lambda: assume(role, jwt({**good, "aud": "other"})), "InvalidIdentityToken", 400,
+                     "Incorrect token audience")
+        ec2_role = iam.create_role(RoleName="selftest-web-ec2",
+                                   AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))["Role"]["Arn"]
+        expect_error(lambda: assume(ec2_role, jwt(good)),
+                     "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
         ensure(sts.get_caller_identity()["Arn"].endswith(":user/moto"), "default caller")
 
-    R.check("AssumeRoleWithWebIdentity refuses unknown roles", web_identity)
+    R.check("AssumeRoleWithWebIdentity judges the issuer, the audience and the trust policy", web_identity)
 
 
 def test_faults(env: Env) -> None:
