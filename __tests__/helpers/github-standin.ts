@@ -8,6 +8,7 @@
  * serves it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type Level = 'none' | 'read' | 'write';
@@ -162,6 +163,19 @@ export interface StandinOptions {
   serverUrl?: string;
   /** Answer GraphQL's `viewer.login` without the `[bot]` suffix, as GraphQL names apps. */
   graphqlDropsBotSuffix?: boolean;
+  /** The owner's and the repository's numeric IDs (`GET /repos/{o}/{r}` as `.owner.id` and `.id`). */
+  ownerId?: number;
+  repositoryId?: number;
+  /**
+   * What `GET /repos/{o}/{r}/actions/oidc/customization/sub` answers; by default the default template,
+   * name-only (`use_immutable_subject: false`, no prefix).
+   */
+  oidcSubject?: Record<string, unknown>;
+  /**
+   * Serve HTTPS with this certificate, and GitHub Enterprise's `/api/v3` prefix as well, so the real
+   * `gh` CLI (which speaks HTTPS to any host but github.com) can be pointed at the stand-in with GH_HOST.
+   */
+  tls?: { cert: string; key: string };
 }
 
 export interface GithubStandin {
@@ -826,11 +840,13 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
     return [200, { data: null, errors: [{ message: 'the stand-in does not know this query' }] }];
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', base);
+      if (opts.tls && url.pathname.startsWith('/api/v3/')) url.pathname = url.pathname.slice('/api/v3'.length);
+      if (opts.tls && url.pathname === '/api/graphql') url.pathname = '/graphql';
       const raw = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
       try {
@@ -899,13 +915,16 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
               ? [
                   200,
                   {
+                    id: opts.repositoryId ?? 456789,
                     full_name: fullName,
                     name,
-                    owner: { login: owner },
+                    owner: { login: owner, id: opts.ownerId ?? 123456 },
                     default_branch: state.repo.default_branch,
                   },
                 ]
-              : handleRest(method, parts.slice(3), url, body, token, res);
+              : parts.slice(3).join('/') === 'actions/oidc/customization/sub' && method === 'GET'
+                ? [200, opts.oidcSubject ?? { use_default: true, use_immutable_subject: false }]
+                : handleRest(method, parts.slice(3), url, body, token, res);
         }
         if (failAfter) {
           failAfter.left--;
@@ -921,10 +940,11 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
         else send(500, { message: e instanceof Error ? e.message : String(e) });
       }
     });
-  });
+  };
 
+  const server = opts.tls ? createHttpsServer(opts.tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     ...standin,
     url: base,
