@@ -607,6 +607,40 @@ describe('evaluateUpgradePath', () => {
     expect(hop.description).toMatch(/no minor in between is needed/);
   });
 
+  test('1.14 to 1.15 lists the 1.15 changes, one line each', () => {
+    const route = evaluateUpgradePath(helmInstall('1.14.1', 'v1'), '1.15.2');
+    expect(route.status).toBe('upgrade');
+    expect(route.steps.map((s) => s.id)).toEqual(['crds@1.15.2', 'controller@1.15.2']);
+    for (const n of route.notes) {
+      expect(n).toMatch(/^Upgrading to 1\.15\.0\+: \S/);
+      expect(n).not.toContain('\n');
+    }
+    const text = route.notes.join('\n');
+    for (const fact of [
+      /disruption budgets gain the reason `Unhealthy`/,
+      /consolidateAfter is no longer required and defaults to 0s/,
+      /settings\.enableDRA .*cannot be combined with .*draNVIDIAGPU.*draEFA.*ignoreDRARequests/,
+      /settings\.legacyNodeRepair .*cannot be combined with settings\.featureGates\.terminateFirstRepair/,
+      /settings\.securityGroupRefreshInterval/,
+      /terminateFirstDrift, terminateFirstRepair and podDeletionCostManagement/,
+      /settings\.awsFeatureGates .*rebootForRepair needs ec2:RebootInstances/,
+      /spec\.kubelet .*ValidationSucceeded=False .*instead of failing the apply/,
+    ]) {
+      expect(route.notes.filter((n) => fact.test(n))).toHaveLength(1);
+    }
+    expect(route.notes).toHaveLength(8);
+    expect(text).not.toMatch(/must not be installed/);
+    expect(evaluateUpgradePath(helmInstall('1.15.0', 'v1'), '1.15.2').notes).toEqual([]);
+  });
+
+  test('a hop across 1.14 into 1.15 notes both', () => {
+    const minors = evaluateUpgradePath(helmInstall('1.13.1', 'v1'), '1.15.2').notes.map(
+      (n) => /^Upgrading to (\S+)\+/.exec(n)![1],
+    );
+    expect(minors[0]).toBe('1.14.0');
+    expect(new Set(minors)).toEqual(new Set(['1.14.0', '1.15.0']));
+  });
+
   test('the rollback steps follow the downgrade procedure and warn about the kubelet annotation', () => {
     const route = evaluateUpgradePath(helmInstall('1.0.8', '1.0'), '0.36.9');
     expect(route.steps.map((s) => [s.id, s.values['webhook.enabled']])).toEqual([

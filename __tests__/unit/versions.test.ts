@@ -14,6 +14,7 @@ import {
   versionData,
   type TemplateParams,
 } from '../../src/versions/index.ts';
+import { COMPATIBILITY } from '../../src/versions/compatibility.ts';
 import { TEMPLATE_ROWS } from '../../src/versions/templates.ts';
 import {
   read,
@@ -114,7 +115,27 @@ const DERIVATIONS: Record<string, (f: TemplateFacts) => void> = {
   },
   'v1.11': without1_12,
   'v1.13': () => undefined,
+  // The 1.15 fixture is itself the derived template (the 1.14 text plus ec2:RebootInstances), so the
+  // row is compared with it unchanged; that it is exactly that edit of the 1.14 fixture is checked below.
+  'v1.15': () => undefined,
 };
+
+/** A fixture's comment header (before the prettier-ignore line), and the template text from that line on. */
+const headerOf = (text: string): string => text.slice(0, text.indexOf('# prettier-ignore\n'));
+const bodyOf = (text: string): string => text.slice(text.indexOf('# prettier-ignore\n'));
+
+/** `a` compared with `b` as minor versions (`1.9` < `1.10`). */
+const compareMinors = (a: string, b: string): number => {
+  const [am, an] = a.split('.').map(Number) as [number, number];
+  const [bm, bn] = b.split('.').map(Number) as [number, number];
+  return am - bm || an - bn;
+};
+/** The supported minors from `minor` on, and those before it, from the data. */
+const minorsFrom = (minor: string): string[] =>
+  supportedVersions().filter((m) => compareMinors(m, minor) >= 0);
+const minorsBefore = (minor: string): string[] =>
+  supportedVersions().filter((m) => compareMinors(m, minor) < 0);
+const NEWEST = supportedVersions().at(-1)!;
 
 const ROW_CASES = TEMPLATE_ROWS.flatMap((row) => row.minors.map((minor) => [`${minor}.0`, row] as const));
 
@@ -127,6 +148,11 @@ describe('version data equals the getting-started templates', () => {
       expect(header).toContain(`at commit ${row.source.commit}`);
       expect(row.source.origin === 'derived').toBe(row.id in DERIVATIONS);
       expect((row.source.derivation ?? []).length > 0).toBe(row.source.origin === 'derived');
+      // A fixture's header says either that its text is the source file, unchanged, or that it is derived.
+      const full = headerOf(read(row.source.fixture)).replace(/\n# ?/g, ' ');
+      expect(
+        [/that file, unchanged/.test(full), /^# DERIVED, NOT READ\./.test(full)].filter(Boolean),
+      ).toHaveLength(1);
     },
   );
 
@@ -182,6 +208,7 @@ describe('changes between releases', () => {
     ['1.11.1', 5],
     ['1.12.0', 6],
     ['1.14.1', 6],
+    ['1.15.2', 6],
   ])('%s has %i controller policies', (version, count) => {
     expect(buildControllerPolicies(version, P)).toHaveLength(count);
   });
@@ -236,40 +263,139 @@ describe('changes between releases', () => {
   });
 
   it('requires ec2:DescribeInstanceStatus from 1.12, as the templates do', () => {
-    for (const v of ['1.0.0', '1.3.0', '1.7.0', '1.9.0', '1.10.0', '1.11.0']) {
-      expect(actionsOf(v)).not.toContain('ec2:DescribeInstanceStatus');
+    for (const m of minorsBefore('1.12')) {
+      expect(actionsOf(`${m}.0`)).not.toContain('ec2:DescribeInstanceStatus');
     }
-    for (const v of ['1.12.0', '1.13.0', '1.14.1'])
-      expect(actionsOf(v)).toContain('ec2:DescribeInstanceStatus');
+    for (const m of minorsFrom('1.12')) expect(actionsOf(`${m}.0`)).toContain('ec2:DescribeInstanceStatus');
     expect(fixtureText('v1.7')).not.toContain('ec2:DescribeInstanceStatus');
     expect(fixtureText('v1.12')).toContain('"ec2:DescribeInstanceStatus"');
     expect(fixtureText('v1.14')).toContain('"ec2:DescribeInstanceStatus"');
   });
 
   it('allows iam:ListInstanceProfiles from 1.7', () => {
-    expect(actionsOf('1.6.0')).not.toContain('iam:ListInstanceProfiles');
-    for (const v of ['1.7.0', '1.8.2', '1.9.0', '1.14.1'])
-      expect(actionsOf(v)).toContain('iam:ListInstanceProfiles');
+    for (const m of minorsBefore('1.7'))
+      expect(actionsOf(`${m}.0`)).not.toContain('iam:ListInstanceProfiles');
+    for (const m of minorsFrom('1.7')) expect(actionsOf(`${m}.0`)).toContain('iam:ListInstanceProfiles');
     expect(fixtureText('v1.5')).not.toContain('iam:ListInstanceProfiles');
     expect(fixtureText('v1.7')).toContain('iam:ListInstanceProfiles');
   });
 
   it('allows placement groups from 1.11', () => {
     const pg = `arn:${P.partition}:ec2:${P.region}:*:placement-group/*`;
-    for (const v of ['1.8.0', '1.9.0', '1.10.0']) {
-      expect(actionsOf(v)).not.toContain('ec2:DescribePlacementGroups');
-      expect(resourcesOf(v)).not.toContain(pg);
+    for (const m of minorsBefore('1.11')) {
+      expect(actionsOf(`${m}.0`)).not.toContain('ec2:DescribePlacementGroups');
+      expect(resourcesOf(`${m}.0`)).not.toContain(pg);
     }
-    for (const v of ['1.11.0', '1.12.0', '1.14.1']) {
-      expect(actionsOf(v)).toContain('ec2:DescribePlacementGroups');
-      expect(resourcesOf(v)).toContain(pg);
+    for (const m of minorsFrom('1.11')) {
+      expect(actionsOf(`${m}.0`)).toContain('ec2:DescribePlacementGroups');
+      expect(resourcesOf(`${m}.0`)).toContain(pg);
     }
   });
 
-  it('keeps unrelated values out: the controller policies name only the given cluster, account and region', () => {
-    const text = JSON.stringify(buildControllerPolicies('1.14.1', P));
-    expect(text).not.toMatch(/\{[a-zA-Z]+\}/);
-    expect(text).not.toContain('arn:aws:');
+  it('allows ec2:RebootInstances from 1.15 only', () => {
+    for (const m of minorsBefore('1.15')) expect(actionsOf(`${m}.0`)).not.toContain('ec2:RebootInstances');
+    for (const m of minorsFrom('1.15')) expect(actionsOf(`${m}.0`)).toContain('ec2:RebootInstances');
+  });
+
+  it.each(supportedVersions())(
+    'keeps unrelated values out of %s: the controller policies name only the given cluster, account and region',
+    (minor) => {
+      const text = JSON.stringify(buildControllerPolicies(`${minor}.0`, P));
+      expect(text).not.toMatch(/\{[a-zA-Z]+\}/);
+      expect(text).not.toContain('arn:aws:');
+    },
+  );
+});
+
+/** Every controller statement of a version, keyed `<policy name>/<Sid>`. */
+const statementsOf = (version: string): Map<string, unknown> =>
+  new Map(
+    buildControllerPolicies(version, P).flatMap((p) =>
+      p.document.Statement.map((s) => [`${p.name}/${String(s.Sid)}`, s] as const),
+    ),
+  );
+describe('1.15: the 1.14 template plus ec2:RebootInstances (derived)', () => {
+  const REFERENCE_PAGE = 'website/content/en/v1.15/reference/cloudformation.md';
+  const REFERENCE_COMMIT = 'd77d1a3a5a44d7ce9c041bcc51da1e567de3f2ec';
+
+  it('versionData finds the 1.15 row, marked derived from the 1.14 template, with its derivation', () => {
+    const row = versionData('1.15.2');
+    expect(row.id).toBe('v1.15');
+    expect(row.minors).toEqual(['1.15']);
+    expect(versionData('v1.15.0')).toBe(row);
+    expect(versionData('1.15')).toBe(row);
+    const base = versionData('1.14.1').source;
+    expect(row.source).toEqual({
+      origin: 'derived',
+      repository: 'aws/karpenter-provider-aws',
+      file: base.file,
+      commit: base.commit,
+      fixture: '__tests__/fixtures/versions/cloudformation-v1.15.yaml',
+      derivation: expect.any(Array) as unknown,
+    });
+    const derivation = row.source.derivation ?? [];
+    expect(derivation[0]).toMatch(/^base: the 1\.14 template/);
+    const reboot = derivation.find((d) => d.includes('ec2:RebootInstances'));
+    expect(reboot).toContain('AllowScopedDeletion');
+    expect(reboot).toContain(`${REFERENCE_PAGE} at ${REFERENCE_COMMIT}`);
+    expect(reboot).toContain('v1.15.2 module');
+    expect(reboot).toContain('rebootForRepair');
+    const trust = derivation.find((d) => d.startsWith('node role trust'));
+    expect(trust).toMatch(/EKS Pod Identity/);
+    expect(trust).toMatch(/reference pages show the node role's full trust policy for neither version/);
+  });
+
+  it('adds ec2:RebootInstances to AllowScopedDeletion and changes nothing else in the controller policies', () => {
+    const before = statementsOf('1.14.1');
+    const after = statementsOf('1.15.2');
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    const changed = [...after.keys()].filter(
+      (k) => JSON.stringify(after.get(k)) !== JSON.stringify(before.get(k)),
+    );
+    expect(changed).toEqual([`KarpenterControllerNodeLifecyclePolicy-${P.clusterName}/AllowScopedDeletion`]);
+    const deletion = before.get(changed[0]!) as { Action: string[] };
+    expect(after.get(changed[0]!)).toEqual({
+      ...deletion,
+      Action: ['ec2:TerminateInstances', 'ec2:RebootInstances', 'ec2:DeleteLaunchTemplate'],
+    });
+    expect(deletion.Action).toEqual(['ec2:TerminateInstances', 'ec2:DeleteLaunchTemplate']);
+
+    const withReboot = [...after.entries()].filter(([, s]) =>
+      JSON.stringify(s).includes('ec2:RebootInstances'),
+    );
+    expect(withReboot.map(([k]) => k)).toEqual(changed);
+    const added = actionsOf('1.15.2').filter((a) => !actionsOf('1.14.1').includes(a));
+    expect(added).toEqual(['ec2:RebootInstances']);
+    expect(resourcesOf('1.15.2')).toEqual(resourcesOf('1.14.1'));
+  });
+
+  it("keeps 1.14's node role, rules and queue", () => {
+    expect(buildNodeRoleTrust('1.15.2', P.partition)).toEqual(buildNodeRoleTrust('1.14.1', P.partition));
+    expect(JSON.stringify(buildNodeRoleTrust('1.15.2', P.partition))).toContain('pods.eks.amazonaws.com');
+    expect(buildNodeRoleManagedPolicies('1.15.2', P.partition)).toEqual(
+      buildNodeRoleManagedPolicies('1.14.1', P.partition),
+    );
+    expect(buildInterruptionRules('1.15.2', P.clusterName)).toEqual(
+      buildInterruptionRules('1.14.1', P.clusterName),
+    );
+    expect(buildQueue('1.15.2', P.clusterName, P.queueArn)).toEqual(
+      buildQueue('1.14.1', P.clusterName, P.queueArn),
+    );
+  });
+
+  it('its fixture is the 1.14 fixture with that one line added, and says so', () => {
+    const v14 = fixtureText('v1.14');
+    const v15 = fixtureText('v1.15');
+    const deletion = '                "ec2:TerminateInstances",\n';
+    expect(bodyOf(v14).split(deletion)).toHaveLength(2);
+    expect(bodyOf(v15)).toBe(
+      bodyOf(v14).replace(deletion, `${deletion}                "ec2:RebootInstances",\n`),
+    );
+    const header = headerOf(v15).replace(/\n/g, ' ');
+    expect(header).toMatch(/^# DERIVED, NOT READ/);
+    expect(header).toContain(`${REFERENCE_PAGE} at ${REFERENCE_COMMIT}`);
+    expect(header).toContain('AllowScopedDeletion');
+    expect(header).toContain('pods.eks.amazonaws.com');
   });
 });
 
@@ -287,19 +413,29 @@ describe('compatibility and known-bad releases', () => {
     ['1.12.1', '1.26', '1.35'],
     ['1.13.1', '1.26', '1.36'],
     ['v1.14.1', '1.26', '1.36'],
+    ['1.14.3', '1.26', '1.36'],
+    ['1.15.0', '1.26', '1.37'],
+    ['v1.15.2', '1.26', '1.37'],
   ])('%s supports Kubernetes %s to %s', (version, min, max) => {
     expect(kubernetesRange(version)).toEqual({ min, max });
   });
 
-  it('agrees with compatibility.yaml for every supported minor', () => {
+  it('agrees with compatibility.yaml for every supported minor it has, and names the source of the others', () => {
     const text = read('__tests__/fixtures/versions/compatibility.yaml');
     const doc = parse(text, { schema: 'failsafe' }) as {
       compatibility: { appVersion: string; minK8sVersion: string; maxK8sVersion: string }[];
     };
     for (const minor of supportedVersions()) {
       const entry = doc.compatibility.find((c) => c.appVersion === `${minor}.x`);
-      expect(entry).toBeDefined();
-      expect(kubernetesRange(`${minor}.0`)).toEqual({ min: entry?.minK8sVersion, max: entry?.maxK8sVersion });
+      const data = COMPATIBILITY.find((e) => e.since === `${minor}.0`);
+      expect(data).toBeDefined();
+      if (entry) {
+        expect(data?.source).toBeUndefined();
+        expect(kubernetesRange(`${minor}.0`)).toEqual({ min: entry.minK8sVersion, max: entry.maxK8sVersion });
+      } else {
+        // Not in the file (1.15: the module's copy lags): the entry must say where its range is from.
+        expect(data?.source).toMatch(/\S/);
+      }
     }
     const patch = doc.compatibility.find((c) => c.appVersion === '1.0.5');
     expect(kubernetesRange('1.0.5')).toEqual({ min: patch?.minK8sVersion, max: patch?.maxK8sVersion });
@@ -315,35 +451,49 @@ describe('compatibility and known-bad releases', () => {
     expect(isKnownBad('1.8.3')).toBeUndefined();
     expect(isKnownBad('1.8.5')).toBeUndefined();
   });
+
+  it('knows of no bad 1.15 release', () => {
+    for (const v of ['1.15.0', '1.15.1', '1.15.2']) expect(isKnownBad(v)).toBeUndefined();
+  });
+
+  it('takes Kubernetes 1.37 only from 1.15', () => {
+    expect(kubernetesRange('1.15.0').max).toBe('1.37');
+    for (const m of minorsBefore('1.15'))
+      expect(compareMinors(kubernetesRange(`${m}.0`).max, '1.37')).toBeLessThan(0);
+  });
 });
 
 describe('versions without data', () => {
-  it('lists the supported minors', () => {
-    expect(supportedVersions()).toEqual([
-      '1.0',
-      '1.1',
-      '1.2',
-      '1.3',
-      '1.4',
-      '1.5',
-      '1.6',
-      '1.7',
-      '1.8',
-      '1.9',
-      '1.10',
-      '1.11',
-      '1.12',
-      '1.13',
-      '1.14',
-    ]);
+  it('lists the supported minors: every minor of the rows, in order, from 1.0 with none missing', () => {
+    const minors = supportedVersions();
+    expect(minors).toEqual(TEMPLATE_ROWS.flatMap((r) => r.minors));
+    expect(minors[0]).toBe('1.0');
+    minors.slice(1).forEach((m, i) => {
+      const [major, minor] = minors[i]!.split('.').map(Number) as [number, number];
+      expect(m).toBe(`${major}.${minor + 1}`);
+    });
+    expect(NEWEST).toBe(TEMPLATE_ROWS.at(-1)!.minors.at(-1));
+    for (const m of minors) expect(kubernetesRange(`${m}.0`)).toBeDefined();
   });
 
-  it('refuses a newer release, naming the nearest supported one', () => {
-    expect(() => buildControllerPolicies('1.15.0', P)).toThrow(Refusal);
-    expect(() => buildControllerPolicies('1.15.0', P)).toThrow(
-      'karpenter-action has no AWS prerequisite data for Karpenter 1.15.0; the nearest supported version is 1.14.x',
+  it('refuses a release newer than the data, naming the newest supported one', () => {
+    const [major, minor] = NEWEST.split('.').map(Number) as [number, number];
+    const next = `${major}.${minor + 1}.0`;
+    expect(() => versionData(next)).toThrow(Refusal);
+    expect(() => buildControllerPolicies(next, P)).toThrow(
+      `karpenter-action has no AWS prerequisite data for Karpenter ${next}; the nearest supported version is ${NEWEST}.x`,
     );
-    expect(() => kubernetesRange('2.0.0')).toThrow(/nearest supported version is 1\.14\.x/);
+    const refusal = (() => {
+      try {
+        versionData(next);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(refusal).toBeInstanceOf(Refusal);
+    expect((refusal as Refusal).details).toEqual([`supported: ${supportedVersions().join(', ')}`]);
+    expect(() => kubernetesRange('2.0.0')).toThrow(`the nearest supported version is ${NEWEST}.x`);
   });
 
   it('refuses an older release, naming the nearest supported one', () => {

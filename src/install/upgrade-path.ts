@@ -154,6 +154,10 @@ const chartVersionOf = (v: Version): string => (v.major === 0 && v.minor < 35 ? 
  * What the upgrade guide says for each minor version (the "Upgrading to x.y.0+" sections of
  * website/content/en/v1.14/upgrading/upgrade-guide.md), in the action's words. Minors whose section
  * says "no breaking changes" are left out.
+ *
+ * The 1.15 notes are not from the guide: its 1.15 section could not be read. They are what the
+ * v1.14.1 and v1.15.2 modules' charts/karpenter values.yaml and templates and pkg/apis/crds show
+ * changed, plus the 1.15 controller policy (see src/versions/templates.ts), one change a note.
  */
 export const UPGRADE_NOTES: readonly { since: string; note: string }[] = [
   {
@@ -197,6 +201,38 @@ export const UPGRADE_NOTES: readonly { since: string; note: string }[] = [
   {
     since: '1.14.0',
     note: 'the karpenter-crd chart adds the CapacityBuffer CRD; upgrade it with the controller',
+  },
+  {
+    since: '1.15.0',
+    note: 'NodePool disruption budgets gain the reason `Unhealthy`: node repair now runs as a voluntary disruption method',
+  },
+  {
+    since: '1.15.0',
+    note: 'NodePool spec.disruption.consolidateAfter is no longer required and defaults to 0s',
+  },
+  {
+    since: '1.15.0',
+    note: 'new chart value settings.enableDRA turns on the AWS DRA driver gates; it cannot be combined with settings.awsFeatureGates.draNVIDIAGPU, settings.awsFeatureGates.draEFA or settings.ignoreDRARequests (the chart fails to render)',
+  },
+  {
+    since: '1.15.0',
+    note: 'new chart value settings.legacyNodeRepair runs the old node repair controller (only with settings.featureGates.nodeRepair); it cannot be combined with settings.featureGates.terminateFirstRepair (the chart fails to render)',
+  },
+  {
+    since: '1.15.0',
+    note: 'new chart value settings.securityGroupRefreshInterval (default 1m, at least 1m)',
+  },
+  {
+    since: '1.15.0',
+    note: 'new alpha feature gates settings.featureGates.terminateFirstDrift, terminateFirstRepair and podDeletionCostManagement, all off by default',
+  },
+  {
+    since: '1.15.0',
+    note: 'new settings.awsFeatureGates (nodeClassCEL, draNVIDIAGPU, draEFA, rebootForRepair), all off by default; rebootForRepair needs ec2:RebootInstances, which the 1.15 controller policy grants',
+  },
+  {
+    since: '1.15.0',
+    note: 'EC2NodeClass spec.kubelet is no longer checked by the CRD schema: invalid kubelet settings show as ValidationSucceeded=False on the EC2NodeClass instead of failing the apply',
   },
 ];
 

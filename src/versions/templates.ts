@@ -55,7 +55,7 @@ export interface TemplateRow {
   minors: readonly string[];
   source: TemplateSource;
   nodeRoleManagedPolicies: readonly string[];
-  /** Services the node role trusts: EC2 always; the 1.14 template adds EKS Pod Identity. */
+  /** Services the node role trusts: EC2 always; the 1.14 template adds EKS Pod Identity (kept for 1.15). */
   nodeRoleTrust: NodeRoleTrust;
   controllerPolicies: readonly ControllerPolicyData[];
   interruptionRules: readonly InterruptionRuleData[];
@@ -152,6 +152,15 @@ const SCOPED_DELETION: PolicyStatement = {
     StringEquals: { 'aws:ResourceTag/kubernetes.io/cluster/{clusterName}': 'owned' },
     StringLike: { 'aws:ResourceTag/karpenter.sh/nodepool': '*' },
   },
+};
+
+/**
+ * 1.15: AllowScopedDeletion also allows ec2:RebootInstances (same resources and conditions), which the
+ * controller calls to reboot a node in place for node repair behind the RebootForRepair AWS feature gate.
+ */
+const SCOPED_DELETION_1_15: PolicyStatement = {
+  ...SCOPED_DELETION,
+  Action: ['ec2:TerminateInstances', 'ec2:RebootInstances', 'ec2:DeleteLaunchTemplate'],
 };
 
 const regionalRead = (actions: readonly string[]): PolicyStatement => ({
@@ -402,13 +411,13 @@ const singlePolicyStatements = (o: {
   API_SERVER_DISCOVERY,
 ];
 
-const nodeLifecycle = (access: string[]): PolicyStatement[] => [
+const nodeLifecycle = (access: string[], deletion: PolicyStatement = SCOPED_DELETION): PolicyStatement[] => [
   accessActions(access),
   LAUNCH_TEMPLATE_ACCESS,
   actionsWithTags([]),
   RESOURCE_CREATION_TAGGING,
   RESOURCE_TAGGING,
-  SCOPED_DELETION,
+  deletion,
 ];
 
 const RULES_1_0: InterruptionRuleData[] = [
@@ -495,6 +504,18 @@ const V1_14 = {
   commit: 'e0834c2bd02ed804561d5748ab92f5c2b8f86d60',
   fixture: '__tests__/fixtures/versions/cloudformation-v1.14.yaml',
 };
+/**
+ * The 1.15 getting-started template was not found in any source that could be read, so its row is
+ * derived: the base is the 1.14 template, and the fixture is that template with the one change the
+ * v1.15 reference page shows (see the row's derivation).
+ */
+const V1_15_FROM_V1_14 = {
+  file: V1_14.file,
+  commit: V1_14.commit,
+  fixture: '__tests__/fixtures/versions/cloudformation-v1.15.yaml',
+};
+const V1_15_REFERENCE_PAGE =
+  'website/content/en/v1.15/reference/cloudformation.md at d77d1a3a5a44d7ce9c041bcc51da1e567de3f2ec';
 const REPO = 'aws/karpenter-provider-aws' as const;
 
 const IMAGEBUILDER_NOTE =
@@ -736,6 +757,36 @@ export const TEMPLATE_ROWS: readonly TemplateRow[] = [
     nodeRoleTrust: 'ec2-and-pod-identity',
     controllerPolicies: split({
       nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN, PLACEMENT_GROUP_ARN]),
+      zonalShift: [ZONAL_SHIFT_READ_1_13],
+      resourceDiscovery: [
+        regionalRead(READ_ACTIONS_1_13),
+        SSM_READ,
+        PRICING_READ,
+        INSTANCE_PROFILE_LIST,
+        INSTANCE_PROFILE_READ,
+      ],
+    }),
+    interruptionRules: RULES_1_10,
+    queue: QUEUE,
+  },
+  {
+    id: 'v1.15',
+    minors: ['1.15'],
+    source: {
+      origin: 'derived',
+      repository: REPO,
+      ...V1_15_FROM_V1_14,
+      derivation: [
+        'base: the 1.14 template; the 1.15 getting-started template itself (website/content/en/v1.15/getting-started/getting-started-with-karpenter/cloudformation.yaml, or the preview copy at a v1.15.x tag) could not be read',
+        `AllowScopedDeletion also allows ec2:RebootInstances, on the same instance/* and launch-template/* resources with the same tag conditions, as the v1.15 reference page shows (${V1_15_REFERENCE_PAGE}); and the v1.15.2 module calls ec2:RebootInstances (pkg/providers/instance/instance.go, Reboot) to reboot a node in place for node repair when the RebootForRepair AWS feature gate (settings.awsFeatureGates.rebootForRepair) is on, whose values.yaml entry says it requires that permission`,
+        `nothing else changed: that reference page shows every other policy statement, the queue and its policy, the five interruption rules and the node role's managed policies as the 1.14 template has them`,
+        "node role trust kept as in the 1.14 template (EC2 and EKS Pod Identity): the reference pages show the node role's full trust policy for neither version (the v1.14 and v1.15 pages both show only the EC2 statement, though the 1.14 template also trusts pods.eks.amazonaws.com), so whether 1.15 keeps the Pod Identity statement is unverified",
+      ],
+    },
+    nodeRoleManagedPolicies: NODE_POLICIES_1_4,
+    nodeRoleTrust: 'ec2-and-pod-identity',
+    controllerPolicies: split({
+      nodeLifecycle: nodeLifecycle([CAPACITY_RESERVATION_ARN, PLACEMENT_GROUP_ARN], SCOPED_DELETION_1_15),
       zonalShift: [ZONAL_SHIFT_READ_1_13],
       resourceDiscovery: [
         regionalRead(READ_ACTIONS_1_13),
