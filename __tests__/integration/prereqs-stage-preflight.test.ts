@@ -152,7 +152,15 @@ test('Kubernetes outside the release range, and a known-bad release, are errors 
   const bad = await plan(k134, { version: '1.8.4' });
   expect(codes(bad.findings, ['error'])).toEqual(['karpenter-version-known-bad']);
   expect(bad.findings[0]?.message).toContain('kubernetes-sigs/karpenter#2785');
-  expect(codes((await plan(k134, { version: '1.8.2' })).findings, ['error'])).toEqual([]);
+  const derived = (await plan(k134, { version: '1.8.2' })).findings;
+  expect(codes(derived, ['error'])).toEqual([]);
+  // a release whose template could not be read is planned from derived data, and the plan says so
+  const notes = derived.filter((f) => f.code === 'prerequisites-derived');
+  expect(notes.map((f) => f.level)).toEqual(['info']);
+  expect(notes[0]!.message).toMatch(
+    /^Karpenter 1\.8\.2's prerequisites are derived, not copied from one release's getting-started template \(__tests__\/fixtures\/versions\/cloudformation-v1\.7\.yaml\): /,
+  );
+  expect((await plan(k134)).findings.filter((f) => f.code === 'prerequisites-derived')).toEqual([]);
 });
 
 test('EKS Auto Mode and over-long IAM names stop the plan before any resource is planned', async () => {

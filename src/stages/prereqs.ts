@@ -12,6 +12,7 @@ import {
   buildQueue,
   isKnownBad,
   kubernetesRange,
+  versionData,
 } from '../versions/index.ts';
 import {
   applyDiscoveryTag,
@@ -199,6 +200,15 @@ export function evaluateClusterPreflight(ctx: Pick<PrereqsContext, 'cluster'>, d
       code: 'karpenter-version-known-bad',
       message: `Karpenter ${version}: ${bad.reason} (${bad.reference})`,
       fix: 'pick the next patch release of that minor',
+      source: c.source,
+    });
+  }
+  const row = versionData(version);
+  if (row.source.origin === 'derived') {
+    findings.push({
+      level: 'info',
+      code: 'prerequisites-derived',
+      message: `Karpenter ${version}'s prerequisites are derived, not copied from one release's getting-started template (${row.source.fixture}): ${(row.source.derivation ?? []).join('; ')}`,
       source: c.source,
     });
   }
