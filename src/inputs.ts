@@ -23,6 +23,7 @@ export const INPUT_NAMES = [
   'apply-requirements',
   'base-branch',
   'plan-dir',
+  'pull-request',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -57,6 +58,11 @@ export interface Inputs {
    * means the repository's default branch.
    */
   baseBranch: string | undefined;
+  /**
+   * `plan` only, outside a `pull_request` run: the pull request whose head is checked out, which gets
+   * the plan comment (a maintainer's `workflow_dispatch` plan of a fork's pull request).
+   */
+  pullRequest: number | undefined;
 }
 
 export type InputReader = (name: string) => string;
@@ -176,7 +182,18 @@ export function readInputs(get: InputReader): Inputs {
     approvals: whole('approvals', 1, 1, 10),
     applyRequirements: APPLY_REQUIREMENTS.filter((r) => applyRequirements.includes(r)),
     baseBranch,
+    pullRequest: undefined,
   };
+  const pull = text('pull-request')?.replace(/^#/, '');
+  if (pull !== undefined) {
+    if (!/^[1-9]\d{0,9}$/.test(pull))
+      problems.push(`input "pull-request" is "${pull}"; use the pull request's number, e.g. 123`);
+    else if (command !== 'plan')
+      problems.push(
+        `input "pull-request" is for the plan command only; the ${command} command finds its pull request itself`,
+      );
+    else inputs.pullRequest = Number(pull);
+  }
   if (problems.length > 0) {
     throw new Refusal(`invalid action inputs (${problems.length})`, problems);
   }

@@ -608,6 +608,61 @@ test('a fork pull request without an OIDC token: no comment is attempted, the su
   expect(r.stdout).toContain('::warning::plan not run: fork pull requests get no OIDC token');
 });
 
+test("a maintainer's workflow_dispatch plan of a fork's pull request by number: only of its checked-out head, commented there; apply still refuses the fork", async () => {
+  const head = git('rev-parse', 'HEAD');
+  const pr = gh.addPull({
+    author: 'mallory',
+    head: { sha: 'f'.repeat(40), ref: 'patch-1', repo: 'mallory/infra' },
+  });
+  const dispatch = () =>
+    run(
+      { command: 'plan', 'pull-request': String(pr.number) },
+      githubEnv('workflow_dispatch', { inputs: { 'pull-request': String(pr.number) } }, head),
+    );
+  // the workspace is not the pull request's head: nothing is planned or posted
+  const wrong = await dispatch();
+  expect(wrong.code).not.toBe(0);
+  expect(wrong.stdout).toContain(
+    `the workspace has commit ${head.slice(0, 12)} checked out, not the head ${'f'.repeat(12)} of pull request #${pr.number}`,
+  );
+  expect(wrong.stdout).toContain(`ref: refs/pull/${pr.number}/head`);
+  expect(planComments(pr.number)).toHaveLength(0);
+
+  // with its head checked out, the plan is of that commit and becomes the pull request's plan comment
+  pr.head.sha = head;
+  const planned = await dispatch();
+  expect(planned.code).toBe(0);
+  expect(planned.stdout).toContain(
+    `planning pull request #${pr.number} at ${head.slice(0, 12)} (checked out)`,
+  );
+  expect(planComments(pr.number)).toHaveLength(1);
+  expect(parsePlanMarker(planComments(pr.number)[0]!.body)).toEqual({
+    cluster: cluster.name,
+    fingerprint: planned.outputs.fingerprint,
+    head,
+  });
+
+  // a comment apply on the fork is still refused
+  const applied = await run(
+    { command: 'apply' },
+    githubEnv('issue_comment', commentEvent(pr.number, '/karpenter apply', 'carol'), head),
+  );
+  expect(applied.code).not.toBe(0);
+  expect(lastReply(pr.number)).toContain('comes from a fork');
+
+  // the input belongs to plan, and names a pull request by its number
+  const misuse = await run(
+    { command: 'apply', 'pull-request': String(pr.number) },
+    githubEnv('workflow_dispatch', {}, head),
+  );
+  expect(misuse.stdout).toContain('input "pull-request" is for the plan command only');
+  const notNumber = await run(
+    { command: 'plan', 'pull-request': 'main' },
+    githubEnv('workflow_dispatch', {}, head),
+  );
+  expect(notNumber.stdout).toContain(`input "pull-request" is "main"; use the pull request's number`);
+});
+
 test('matrix: a fleet pull request fans out to the clusters it touches, a schedule to all', async () => {
   const fleet = mkdtempSync(join(tmpdir(), 'ka-fleet-'));
   cpSync(join(import.meta.dirname, '..', 'fixtures', 'fleet', 'infra'), join(fleet, '.github'), {

@@ -103,8 +103,9 @@ function explainGithub(e: unknown): string {
  * `plan`: plans, publishes, and on a pull request keeps one comment per cluster up to date. A fork's
  * pull request gets no OIDC token; it gets a comment saying so instead of a stack trace.
  */
-export async function runPlanCommand(inputs: Inputs, env: RunEnv): Promise<void> {
-  const gh = openGithub(inputs, env);
+export async function runPlanCommand(inputs: Inputs, runEnv: RunEnv): Promise<void> {
+  const gh = openGithub(inputs, runEnv);
+  const env = inputs.pullRequest === undefined ? runEnv : await targetPull(gh, inputs.pullRequest, runEnv);
   let plan: Plan;
   try {
     plan = (await buildPlan(inputs, env)).plan;
@@ -119,7 +120,8 @@ export async function runPlanCommand(inputs: Inputs, env: RunEnv): Promise<void>
         'This pull request comes from a fork. GitHub gives workflows of fork pull requests no OIDC token and a read-only token, so the action can reach neither AWS nor the cluster, nor comment here.',
         '',
         'What a maintainer does:',
-        `- review the change, then push its commit to a branch of this repository and open a pull request from that branch (\`gh pr checkout ${gh.ctx.pull.number} && git push origin HEAD:refs/heads/fork-${gh.ctx.pull.number}\`); that pull request gets a plan, and \`/karpenter apply\` works there;`,
+        `- to see its plan here: review the change, then run the plan workflow by hand with this pull request's number (\`gh workflow run ${gh.ctx.workflow ? `"${gh.ctx.workflow}"` : '<plan workflow>'} -f pull-request=${gh.ctx.pull.number}\`); it plans the pull request's head with the plan role and posts the plan comment here, and after the merge the push applies that plan as for any pull request;`,
+        `- to apply before merging: push its commit to a branch of this repository and open a pull request from that branch (\`gh pr checkout ${gh.ctx.pull.number} && git push origin HEAD:refs/heads/fork-${gh.ctx.pull.number}\`); \`/karpenter apply\` works there;`,
         '- `/karpenter apply` is refused on fork pull requests.',
       ].join('\n');
       await env.writeSummary(text);
@@ -139,6 +141,56 @@ export async function runPlanCommand(inputs: Inputs, env: RunEnv): Promise<void>
     plan.cluster,
     renderPlanComment(plan, { detailsUrl: gh.ctx.runUrl, applyHint: applyHint(plan.cluster) }),
   );
+}
+
+/**
+ * The `pull-request` input of a `workflow_dispatch` plan: the pull request whose head the workspace must
+ * have checked out. Its plan comment then says which commit was planned, as on a `pull_request` run, and a
+ * later apply is judged against it like any other. A maintainer uses this for a fork's pull request,
+ * whose own runs get no OIDC token.
+ */
+async function targetPull(gh: GithubRun, number: number, env: RunEnv): Promise<RunEnv> {
+  if (gh.ctx.pull && gh.ctx.pull.number !== number)
+    throw new Refusal(
+      `input "pull-request" is #${number} but this run is for pull request #${gh.ctx.pull.number}`,
+    );
+  if (!gh.client)
+    throw new Refusal(
+      `input "pull-request" needs the github-token input (and a repository) to read #${number}`,
+    );
+  const pr = await gh.client.readPull(number);
+  const repo = gh.ctx.repo ? `${gh.ctx.repo.owner}/${gh.ctx.repo.repo}` : undefined;
+  if (pr.state !== 'open')
+    throw new Refusal(`pull request #${number} is ${pr.merged ? 'merged' : pr.state}; plan an open one`);
+  if (pr.base.repoFullName !== repo)
+    throw new Refusal(
+      `pull request #${number} is into ${pr.base.repoFullName ?? 'another repository'}, not ${repo ?? 'this repository'}`,
+    );
+  const checkedOut = readWorkspaceCommit(env.workspace);
+  if (checkedOut !== pr.head.sha)
+    throw new Refusal(
+      `the workspace has ${checkedOut ? `commit ${checkedOut.slice(0, 12)}` : 'no git commit'} checked out, not the head ${pr.head.sha.slice(0, 12)} of pull request #${number}`,
+      [
+        `check it out first: actions/checkout with ref: refs/pull/${number}/head (see docs/examples/plan.yml)`,
+        'a plan comment names the commit it planned; it must be the one the pull request would merge',
+      ],
+    );
+  gh.ctx = {
+    ...gh.ctx,
+    pull: {
+      number,
+      headSha: pr.head.sha,
+      headRef: pr.head.ref,
+      baseSha: pr.base.sha,
+      baseRef: pr.base.ref,
+      headRepo: pr.head.repoFullName,
+      baseRepo: pr.base.repoFullName,
+      isFork: pr.head.repoFullName !== pr.base.repoFullName,
+      author: pr.user.login,
+    },
+  };
+  env.log.info(`planning pull request #${number} at ${pr.head.sha.slice(0, 12)} (checked out)`);
+  return { ...env, headSha: pr.head.sha };
 }
 
 /** The commit checked out in the workspace: `/karpenter apply` must apply the code that was approved. */
