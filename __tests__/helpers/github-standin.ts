@@ -845,7 +845,8 @@ export async function startGithubStandin(opts: StandinOptions = {}): Promise<Git
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', base);
-      if (opts.tls && url.pathname.startsWith('/api/v3/')) url.pathname = url.pathname.slice('/api/v3'.length);
+      if (opts.tls && url.pathname.startsWith('/api/v3/'))
+        url.pathname = url.pathname.slice('/api/v3'.length);
       if (opts.tls && url.pathname === '/api/graphql') url.pathname = '/graphql';
       const raw = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
