@@ -81,6 +81,7 @@ writeFileSync(
   join(ws, '.github', 'karpenter.yaml'),
   readFileSync(join(ws, '.github', 'karpenter.yaml'), 'utf8')
     .replace('cluster: weasel-eks', `cluster: ${name}`)
+    .replace(/^ {2}version: .*$/m, `  version: ${state.karpenterTarget}`)
     .replace(
       '  namespace: kube-system',
       `  namespace: kube-system\n  chartRepository: ${join(release.chartDir, '..')}`,

@@ -13,7 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BINARIES, ensureSandboxBinaries } from './lib/build.ts';
+import { BINARIES, controllerBuildFor, ensureSandboxBinaries } from './lib/build.ts';
 import { ClusterRuntime, NODE_IP } from './lib/cluster-runtime.ts';
 import { ensurePki, readPem, type Pki } from './lib/certs.ts';
 import { ensureKarpenterRelease, KARPENTER_TARGET, KARPENTER_VERSIONS } from './lib/karpenter.ts';
@@ -218,7 +218,11 @@ async function main(): Promise<void> {
           kwokBin: kwok.path,
           kwokStages,
           dir: statePath('clusters', name),
-          controllerBinary: (v) => controllers.get(v)?.path,
+          controllerBinary: (v) => {
+            const pick = controllerBuildFor(v, new Set(controllers.keys()));
+            const path = pick && controllers.get(pick.build)?.path;
+            return pick && path ? { ...pick, path } : undefined;
+          },
           log,
         })
       : undefined;

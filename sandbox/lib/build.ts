@@ -105,6 +105,34 @@ export function karpenterControllerSpec(version: string): BinarySpec | undefined
   };
 }
 
+/**
+ * Releases whose own controller cannot be built from the Go module proxy, and the release built in
+ * their place. Their charts and CRDs are still their own; only the controller process is the stand-in's,
+ * and its pod log says so.
+ */
+export const CONTROLLER_STAND_INS: Readonly<Record<string, { build: string; reason: string }>> = {
+  '1.15.1': {
+    build: '1.15.0',
+    reason:
+      'the module proxy refuses sigs.k8s.io/karpenter v1.15.1 (403), the core module 1.15.1 and 1.15.2 are built on',
+  },
+  '1.15.2': {
+    build: '1.15.0',
+    reason:
+      'the module proxy refuses sigs.k8s.io/karpenter v1.15.1 (403), the core module 1.15.1 and 1.15.2 are built on',
+  },
+};
+
+/** The controller build a release runs: its own when the sandbox builds it, else its stand-in's, with why. */
+export function controllerBuildFor(
+  version: string,
+  built: ReadonlySet<string>,
+): { build: string; reason?: string } | undefined {
+  if (built.has(version)) return { build: version };
+  const standIn = CONTROLLER_STAND_INS[version];
+  return standIn && built.has(standIn.build) ? standIn : undefined;
+}
+
 /** The Karpenter releases the sandbox can run a controller for. */
 export function karpenterControllerVersions(): string[] {
   const dir = join(ROOT, 'sandbox', 'go', 'karpenter');

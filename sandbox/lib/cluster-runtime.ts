@@ -40,8 +40,11 @@ export interface RuntimeOptions {
   /** kwok's stage files: node initialize and heartbeat, pod lifecycle. */
   kwokStages: string[];
   dir: string;
-  /** The controller binary of a Karpenter release, when the sandbox has one built. */
-  controllerBinary: (version: string) => string | undefined;
+  /**
+   * The controller binary a Karpenter release runs, when the sandbox has one built: the release's own,
+   * or a stand-in's (`build`, with the `reason` its own cannot be built).
+   */
+  controllerBinary: (version: string) => { path: string; build: string; reason?: string } | undefined;
   log: (line: string) => void;
 }
 
@@ -275,8 +278,12 @@ export class ClusterRuntime {
       AWS_EC2_METADATA_DISABLED: 'true',
       ...aws,
     };
-    note(`sandbox: Karpenter controller v${version} (${binary})`);
-    const child = spawn(binary, [], { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    note(
+      binary.build === version
+        ? `sandbox: Karpenter controller v${version} (${binary.path})`
+        : `sandbox: Karpenter controller v${binary.build} stands in for release ${version}, whose own cannot be built: ${binary.reason ?? ''} (${binary.path})`,
+    );
+    const child = spawn(binary.path, [], { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const [stream, name2] of [
       [child.stdout, 'stdout'],
       [child.stderr, 'stderr'],
@@ -291,7 +298,7 @@ export class ClusterRuntime {
     );
     run.proc = { name: `${this.o.cluster}/karpenter`, child, logFile, exited };
     this.o.log(
-      `${this.o.cluster}: started Karpenter ${version} controller for ${namespace}/${name} as ${sa} (pid ${child.pid})`,
+      `${this.o.cluster}: started Karpenter ${version} controller${binary.build === version ? '' : ` (the ${binary.build} build)`} for ${namespace}/${name} as ${sa} (pid ${child.pid})`,
     );
     return run;
   }

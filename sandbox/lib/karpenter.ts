@@ -12,9 +12,23 @@ import {
 import { join } from 'node:path';
 import { cachePath } from './paths.ts';
 
-/** The target release and the older releases the upgrade tests start from. */
-export const KARPENTER_VERSIONS = ['1.14.1', '1.14.3', '1.13.1', '1.8.2', '1.0.8'] as const;
-export const KARPENTER_TARGET = '1.14.1';
+/**
+ * The releases the end-to-end tests run: the newest the action supports, and the previous minor's,
+ * which most tests install and the upgrade tests start from. Tests take release numbers from here.
+ */
+export const E2E_RELEASES = { newest: '1.15.2', previous: '1.14.1' } as const;
+
+/** Every release whose charts and CRDs the sandbox carries: the two above and the older ones the upgrade-path tests start from. */
+export const KARPENTER_VERSIONS = [
+  E2E_RELEASES.newest,
+  E2E_RELEASES.previous,
+  '1.13.1',
+  '1.8.2',
+  '1.0.8',
+] as const;
+
+/** The release the demo, the benchmark and `.sandbox/env` use. */
+export const KARPENTER_TARGET = E2E_RELEASES.newest;
 
 export interface KarpenterRelease {
   version: string;
