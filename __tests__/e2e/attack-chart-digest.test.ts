@@ -23,9 +23,12 @@ import {
   newCluster,
   sandbox,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
 import { startOciRegistry, type OciRegistry } from '../helpers/oci-registry.ts';
 import { createWorkspace } from '../helpers/workspace.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 const exec = promisify(execFile);
 const clusters: ClusterInfo[] = [];
@@ -44,13 +47,13 @@ beforeAll(async () => {
   kubeconfig = join(workspace, 'admin.kubeconfig');
   writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
   charts = join(workspace, 'charts');
-  cpSync(dirname(sandbox().karpenter['1.14.1']!.chartDir), charts, { recursive: true });
+  cpSync(dirname(sandbox().karpenter[PREVIOUS]!.chartDir), charts, { recursive: true });
   writeFileSync(
     join(workspace, '.github', 'karpenter.yaml'),
     `cluster: ${cluster.name}
 region: ${cluster.region}
 karpenter:
-  version: 1.14.1
+  version: ${PREVIOUS}
   chartRepository: ../charts
 manifests: []
 `,
@@ -91,7 +94,7 @@ test('one changed byte in the chart between plan and apply: refused as stale, no
     expect(planned.summary).toContain(a.digest);
   }
   expect(plan.stages[0]!.notes.join('\n')).toContain(
-    `karpenter 1.14.1 ${pinned[1]!.digest} (content hash of`,
+    `karpenter ${PREVIOUS} ${pinned[1]!.digest} (content hash of`,
   );
 
   // the attacker's step: one byte of the controller chart's README, which no rendered object shows
@@ -123,11 +126,11 @@ test('one changed byte in the chart between plan and apply: refused as stale, no
   const applied = await run({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
   expect({ code: applied.code, out: applied.code === 0 ? '' : applied.stdout }).toEqual({ code: 0, out: '' });
   expect(await helmReleases()).toEqual([
-    ['karpenter', 'karpenter-1.14.1'],
-    ['karpenter-crd', 'karpenter-crd-1.14.1'],
+    ['karpenter', `karpenter-${PREVIOUS}`],
+    ['karpenter-crd', `karpenter-crd-${PREVIOUS}`],
   ]);
   expect(applied.stdout).toContain(
-    `installing karpenter 1.14.1 ${pinned[1]!.digest.slice(7, 19)} as karpenter`,
+    `installing karpenter ${PREVIOUS} ${pinned[1]!.digest.slice(7, 19)} as karpenter`,
   );
 }, 600_000);
 
@@ -151,7 +154,7 @@ describe('an OCI registry', () => {
       `cluster: ${ociCluster.name}
 region: ${ociCluster.region}
 karpenter:
-  version: 1.14.1
+  version: ${PREVIOUS}
   chartRepository: oci://${registry.host}/karpenter
 manifests: []
 `,
@@ -170,7 +173,11 @@ manifests: []
     rmSync(out, { recursive: true, force: true });
     await helm('package', chartDir, '--destination', out);
     const name = chartDir.split('/').at(-1)!;
-    const pushed = await helm('push', join(out, `${name}-1.14.1.tgz`), `oci://${registry.host}/karpenter`);
+    const pushed = await helm(
+      'push',
+      join(out, `${name}-${PREVIOUS}.tgz`),
+      `oci://${registry.host}/karpenter`,
+    );
     const digest = /Digest: (sha256:[0-9a-f]{64})/.exec(`${pushed.stdout}\n${pushed.stderr}`)?.[1];
     if (!digest) throw new Error(`helm push printed no digest: ${pushed.stdout} ${pushed.stderr}`);
     return digest;
@@ -198,11 +205,11 @@ manifests: []
     expect(pulls() - before).toBe(2);
     const plan = readPlan(planned.outputs['plan-path']!);
     expect(releaseChanges(actionable(plan)).map((c) => c.after)).toEqual([
-      { chart: 'karpenter-crd', version: '1.14.1', digest: crdDigest },
-      { chart: 'karpenter', version: '1.14.1', digest: ctrlDigest },
+      { chart: 'karpenter-crd', version: PREVIOUS, digest: crdDigest },
+      { chart: 'karpenter', version: PREVIOUS, digest: ctrlDigest },
     ]);
     expect(plan.stages[0]!.notes.join('\n')).toContain(
-      `karpenter 1.14.1 ${ctrlDigest} (OCI manifest digest of oci://${registry.host}/karpenter/karpenter)`,
+      `karpenter ${PREVIOUS} ${ctrlDigest} (OCI manifest digest of oci://${registry.host}/karpenter/karpenter)`,
     );
 
     // the attacker pushes karpenter 1.14.1 again, its controller now pulling another image
@@ -234,7 +241,7 @@ manifests: []
     ).rejects.toMatchObject({ code: 404 });
 
     // the tag moved back to the approved manifest: the approved fingerprint applies it
-    registry.retag('karpenter/karpenter', '1.14.1', ctrlDigest);
+    registry.retag('karpenter/karpenter', PREVIOUS, ctrlDigest);
     const applied = await runOci({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
     expect({ code: applied.code, out: applied.code === 0 ? '' : applied.stdout }).toEqual({
       code: 0,

@@ -22,7 +22,10 @@ import {
   localChartRepository,
   newCluster,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let cluster: ClusterInfo;
 let workspace: string;
@@ -67,7 +70,7 @@ beforeAll(async () => {
     `cluster: ${cluster.name}
 region: us-east-1
 karpenter:
-  version: 1.14.1
+  version: ${PREVIOUS}
   chartRepository: ${localChartRepository()}
 verify:
   timeoutSeconds: 120

@@ -15,7 +15,10 @@ import {
   newCluster,
   localChartRepository,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 const BAD = join(import.meta.dirname, '..', 'fixtures', 'bad-configs');
 let cluster: ClusterInfo;
@@ -31,7 +34,7 @@ afterAll(async () => {
 const env = () => actionEnv();
 /** The config of a one-cluster repository whose manifests are karpenter/*.yaml. */
 const repoConfig = () =>
-  `cluster: ${cluster.name}\nregion: us-east-1\nkarpenter:\n  version: 1.14.1\n  chartRepository: ${localChartRepository()}\nmanifests:\n  - karpenter/*.yaml\n`;
+  `cluster: ${cluster.name}\nregion: us-east-1\nkarpenter:\n  version: ${PREVIOUS}\n  chartRepository: ${localChartRepository()}\nmanifests:\n  - karpenter/*.yaml\n`;
 
 test.each(readdirSync(BAD).sort())('%s fails with its message and never reaches AWS', async (name) => {
   const ws = mkdtempSync(join(tmpdir(), 'ka-bad-'));
@@ -124,7 +127,7 @@ test('a v1beta1 manifest is explained with its v1 form in the plan, and apply re
     workspace: ws,
   });
   expect(plan.code).toBe(0);
-  expect(plan.summary).toContain('karpenter.sh/v1beta1, which Karpenter 1.14.1 does not serve');
+  expect(plan.summary).toContain(`karpenter.sh/v1beta1, which Karpenter ${PREVIOUS} does not serve`);
   expect(plan.summary).toContain('WhenEmptyOrUnderutilized');
   expect(plan.summary).toContain('apiVersion: karpenter.sh/v1');
   const r = await runAction({

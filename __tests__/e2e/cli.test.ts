@@ -9,13 +9,14 @@ import {
   installKarpenterCrds,
   newCluster,
   localChartRepository,
+  E2E_RELEASES,
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
 
 let cluster: ClusterInfo;
 beforeAll(async () => {
   cluster = await newCluster({ withClusterAutoscaler: false });
-  await installKarpenterCrds(cluster);
+  await installKarpenterCrds(cluster, E2E_RELEASES.newest);
 });
 afterAll(async () => {
   await deleteCluster(cluster.name);
@@ -31,7 +32,7 @@ test('plan from the terminal on the example repository', () => {
       .replace('cluster: weasel-eks', `cluster: ${cluster.name}`)
       .replace(
         '  namespace: kube-system',
-        `  namespace: kube-system\n  chartRepository: ${localChartRepository()}`,
+        `  namespace: kube-system\n  chartRepository: ${localChartRepository(E2E_RELEASES.newest)}`,
       ),
   );
   const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'karpenter-action.js');

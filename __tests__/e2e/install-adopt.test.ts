@@ -17,8 +17,11 @@ import {
   newCluster,
   sandbox,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
 import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 const exec = promisify(execFile);
 const clusters: ClusterInfo[] = [];
@@ -65,7 +68,7 @@ async function setup(): Promise<{ cluster: ClusterInfo; kubeconfig: string; admi
 
 test('a helm template install is adopted by the releases, and no NodePool or EC2NodeClass is lost', async () => {
   const { cluster, kubeconfig, admin } = await setup();
-  const charts = dirname(sandbox().karpenter['1.14.1']!.chartDir);
+  const charts = dirname(sandbox().karpenter[PREVIOUS]!.chartDir);
   const helm = join(sandbox().binDir, 'helm');
   // the migration guide's way: render, then kubectl apply
   const crds = (
@@ -139,8 +142,8 @@ spec:
     (await exec(helm, ['list', '-A', '-o', 'json', '--kubeconfig', kubeconfig])).stdout,
   ) as { name: string; chart: string }[];
   expect(list.map((r) => [r.name, r.chart]).sort()).toEqual([
-    ['karpenter', 'karpenter-1.14.1'],
-    ['karpenter-crd', 'karpenter-crd-1.14.1'],
+    ['karpenter', `karpenter-${PREVIOUS}`],
+    ['karpenter-crd', `karpenter-crd-${PREVIOUS}`],
   ]);
   expect(await uidOf('/apis/karpenter.sh/v1/nodepools/default')).toBe(pool);
   expect(await uidOf('/apis/karpenter.k8s.aws/v1/ec2nodeclasses/default')).toBeDefined();

@@ -20,8 +20,11 @@ import {
   deleteCluster,
   newCluster,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
 import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let cluster: ClusterInfo;
 let workspace: string;
@@ -59,7 +62,7 @@ test('values the 1.14 chart does not have are errors with their line; nothing is
     ['error', 'chart-value-unknown', 13],
   ]);
   expect(findings[0]!.message).toBe(
-    'install.values.settings.aws: is not a value of the karpenter 1.14.1 chart',
+    `install.values.settings.aws: is not a value of the karpenter ${PREVIOUS} chart`,
   );
   expect(findings[0]!.fix).toContain('settings.interruptionQueue');
   expect(planned.stdout).toContain(`::error file=.github/karpenter.yaml,line=11::`);

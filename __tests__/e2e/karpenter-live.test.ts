@@ -5,8 +5,10 @@
  * moto). Nothing in this file writes a status, a condition, a Lease or a Node: every state checked here
  * is the controller's or Kubernetes' own.
  */
+import { execFile } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { IAMClient, ListInstanceProfilesForRoleCommand } from '@aws-sdk/client-iam';
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
@@ -21,6 +23,8 @@ import {
   type ClusterInfo,
 } from '../helpers/sandbox.ts';
 import { createWorkspace, writeClusterConfig } from '../helpers/workspace.ts';
+import { CONTROLLER_STAND_INS } from '../../sandbox/lib/build.ts';
+import { E2E_RELEASES } from '../../sandbox/lib/karpenter.ts';
 import { waitFor } from '../../sandbox/lib/proc.ts';
 
 /** Each apply launches, registers and removes a simulated node: about a minute of the real controller. */
@@ -70,6 +74,24 @@ async function podAndClaim(app: string, notClaim?: string): Promise<{ pod: Pod; 
   });
 }
 const run = (inputs: Record<string, string>) => runAction({ inputs, env: actionEnv(), workspace });
+const { newest: NEWEST, previous: PREVIOUS } = E2E_RELEASES;
+
+/** `helm list` with the sandbox's helm as an admin: each release's name and chart. */
+async function helmList(): Promise<[string, string][]> {
+  const kubeconfig = join(workspace, 'admin.kubeconfig');
+  writeFileSync(kubeconfig, adminKube(cluster).exportConfig(), { mode: 0o600 });
+  const { stdout } = await promisify(execFile)(join(sandbox().binDir, 'helm'), [
+    'list',
+    '-A',
+    '-o',
+    'json',
+    '--kubeconfig',
+    kubeconfig,
+  ]);
+  return (JSON.parse(stdout) as { name: string; chart: string }[])
+    .map((r): [string, string] => [r.name, r.chart])
+    .sort();
+}
 const condition = (o: Obj, type: string) => o.status?.conditions?.find((c) => c.type === type);
 
 function writeConfig(
@@ -320,7 +342,7 @@ test(
 );
 
 test(
-  'an upgrade restarts the controller at the new release, and verify passes at that version',
+  `an upgrade to the newest release (${NEWEST}): the plan names it with its notes, the apply restarts the controller at it, the re-plan is empty and verify passes at that version`,
   async () => {
     const lease = () =>
       admin.request<{ spec: { holderIdentity?: string } }>(
@@ -329,31 +351,63 @@ test(
       );
     const before = (await lease()).spec.holderIdentity;
     writeClusterConfig(workspace, cluster, {
-      version: '1.14.3',
+      version: NEWEST,
       extra: 'verify:\n  timeoutSeconds: 120\n  smokeTest:\n    enabled: true\n    nodePool: default\n',
     });
-    const planned = await run({ command: 'plan', stages: 'install' });
+    const planned = await run({ command: 'plan' });
     expect(planned.code).toBe(0);
-    const applied = await run({
-      command: 'apply',
-      stages: 'install',
-      fingerprint: planned.outputs.fingerprint!,
-    });
+    const plan = readPlan(planned.outputs['plan-path']!);
+    const install = plan.stages.find((s) => s.stage === 'install')!;
+    const release = install.changes.find((c) => c.ref === 'helm:release/kube-system/karpenter');
+    expect([
+      release?.action,
+      release?.before,
+      (release?.after as { version?: string } | undefined)?.version,
+    ]).toEqual(['update', { chart: 'karpenter', version: PREVIOUS }, NEWEST]);
+    // the upgrade guide's notes for the minors crossed
+    expect(install.notes.join('\n')).toContain('NodePool disruption budgets gain the reason `Unhealthy`');
+    // the newer release's controller policy has one more EC2 action: planned as an update
+    const policyUpdates = plan.stages
+      .find((s) => s.stage === 'prereqs')!
+      .changes.filter((c) => c.action === 'update' && JSON.stringify(c).includes('ec2:RebootInstances'));
+    expect(policyUpdates).toHaveLength(1);
+
+    const applied = await run({ command: 'apply', fingerprint: planned.outputs.fingerprint! });
     expect({ code: applied.code, log: applied.code === 0 ? '' : applied.stdout }).toEqual({
       code: 0,
       log: '',
     });
+    // Helm's own record of the releases
+    expect(await helmList()).toEqual([
+      ['karpenter', `karpenter-${NEWEST}`],
+      ['karpenter-crd', `karpenter-crd-${NEWEST}`],
+    ]);
 
     // The old controller stops with its pods and the new release's controller takes the leader Lease.
-    await until('the 1.14.3 controller leading', async () => {
+    await until(`the ${NEWEST} controller leading`, async () => {
       const status = (await (await fetch(`${sandbox().controlUrl}/status`)).json()) as {
         controllers: Record<string, { version: string }[] | null>;
       };
       const versions = status.controllers[cluster.name]?.map((c) => c.version);
       const holder = (await lease()).spec.holderIdentity;
-      return versions?.join() === '1.14.3' && holder && holder !== before ? true : undefined;
+      return versions?.join() === NEWEST && holder && holder !== before ? true : undefined;
     });
-    expect(await controllerLog()).toContain('sandbox: Karpenter controller v1.14.3');
+    const standIn = CONTROLLER_STAND_INS[NEWEST];
+    expect(await controllerLog()).toContain(
+      standIn
+        ? `sandbox: Karpenter controller v${standIn.build} stands in for release ${NEWEST}`
+        : `sandbox: Karpenter controller v${NEWEST}`,
+    );
+
+    const replanned = await run({ command: 'plan' });
+    expect(replanned.code).toBe(0);
+    expect(
+      readPlan(replanned.outputs['plan-path']!)
+        .stages.flatMap((s) => s.changes)
+        .filter((c) => c.action !== 'no-op')
+        .map((c) => `${c.kind} ${c.ref} ${c.action}`),
+    ).toEqual([]);
+    expect(replanned.outputs['has-changes']).toBe('false');
 
     const verified = await run({ command: 'verify' });
     expect({ code: verified.code, log: verified.code === 0 ? '' : verified.stdout }).toEqual({
@@ -362,7 +416,7 @@ test(
     });
     const findings = readPlan(verified.outputs['verify-path']!).stages.flatMap((s) => s.findings);
     expect(findings.find((f) => f.message.startsWith('controller Deployment'))?.message).toContain(
-      'at 1.14.3',
+      `at ${NEWEST}`,
     );
     expect(findings.some((f) => f.code === 'verify-passed' && f.message.includes('Initialized'))).toBe(true);
   },

@@ -17,8 +17,11 @@ import {
   newCluster,
   localChartRepository,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
 import { readPlan, runAction } from '../helpers/run-action.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let cluster: ClusterInfo;
 let workspace: string;
@@ -65,7 +68,7 @@ function writeConfig(extra = ''): void {
     `cluster: ${cluster.name}
 region: us-east-1
 karpenter:
-  version: 1.14.1
+  version: ${PREVIOUS}
   chartRepository: ${localChartRepository()}
 manifests:
   - ../karpenter/*.yaml

@@ -4,6 +4,7 @@
  * a plan on a fresh cluster lists every prerequisite; apply creates them; a second plan is empty; the
  * `aws` CLI finds each resource as the version's CloudFormation template describes it; a detached
  * policy, a removed tag, an edited queue policy and a deleted rule each show up as exactly that change.
+ * It installs the newest release the action supports, on a fresh cluster.
  */
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { canonicalizePolicy } from '../../src/plan/iam-policy.ts';
 import { templateFacts } from '../helpers/cfn-template.ts';
 import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
 import { readPlan, actionable, runAction } from '../helpers/run-action.ts';
-import { deleteCluster, type ClusterInfo } from '../helpers/sandbox.ts';
+import { versionData } from '../../src/versions/index.ts';
+import { deleteCluster, E2E_RELEASES, type ClusterInfo } from '../helpers/sandbox.ts';
 import { createWorkspace, newAccountCluster, writeClusterConfig } from '../helpers/workspace.ts';
 
 const exec = promisify(execFile);
@@ -36,7 +38,7 @@ async function aws<T>(...args: string[]): Promise<T> {
 beforeAll(async () => {
   ({ cluster, env } = await newAccountCluster());
   workspace = createWorkspace({ 'nodepool.yaml': NODEPOOL, 'nodeclass.yaml': NODECLASS });
-  writeClusterConfig(workspace, cluster);
+  writeClusterConfig(workspace, cluster, { version: E2E_RELEASES.newest });
 });
 afterAll(async () => {
   await deleteCluster(cluster.name);
@@ -117,9 +119,9 @@ test('plan lists every prerequisite; apply creates them; the next plan is empty;
   expect(actionable(readPlan(second.outputs['plan-path']!))).toEqual([]);
   expect(second.outputs['has-changes']).toBe('false');
 
-  // The aws CLI against the 1.14 template, resolved for this account, region and cluster.
+  // The aws CLI against the release's template, resolved for this account, region and cluster.
   const queueArn = `arn:aws:sqs:${cluster.region}:${acct}:${name}`;
-  const facts = templateFacts('__tests__/fixtures/versions/cloudformation-v1.14.yaml', {
+  const facts = templateFacts(versionData(E2E_RELEASES.newest).source.fixture, {
     partition: 'aws',
     region: cluster.region,
     accountId: acct,

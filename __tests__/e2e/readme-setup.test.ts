@@ -32,8 +32,11 @@ import {
   ownAccount,
   sandbox,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
 import { createWorkspace } from '../helpers/workspace.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -228,8 +231,8 @@ test('one cluster, name-only subjects: the README commands as printed, then a pl
     `cluster: ${c.name}
 region: ${c.region}
 karpenter:
-  version: 1.14.1
-  chartRepository: ${localChartRepository('1.14.1')}
+  version: ${PREVIOUS}
+  chartRepository: ${localChartRepository(PREVIOUS)}
 manifests:
   - ../karpenter/*.yaml
 `,
@@ -279,8 +282,8 @@ test('two clusters of a fleet in one account, ID subjects, one cluster still in 
   writeFileSync(
     join(workspace, '.github', 'karpenter.yaml'),
     `karpenter:
-  version: 1.14.1
-  chartRepository: ${localChartRepository('1.14.1')}
+  version: ${PREVIOUS}
+  chartRepository: ${localChartRepository(PREVIOUS)}
 manifests:
   - ../karpenter/*.yaml
 clusters:

@@ -8,6 +8,9 @@ import {
   type SandboxState,
 } from '../../sandbox/lib/state.ts';
 import { adminKubeConfig } from '../../sandbox/lib/kube-admin.ts';
+import { E2E_RELEASES } from '../../sandbox/lib/karpenter.ts';
+
+export { E2E_RELEASES };
 
 export type { ClusterInfo, NewClusterOptions, SandboxState };
 
@@ -62,7 +65,10 @@ export function actionEnv(s: SandboxState = sandbox()): Record<string, string> {
 }
 
 /** A config's karpenter.chartRepository pointing at the sandbox's local copy of a release's charts. */
-export function localChartRepository(version = '1.14.1', s: SandboxState = sandbox()): string {
+export function localChartRepository(
+  version: string = E2E_RELEASES.previous,
+  s: SandboxState = sandbox(),
+): string {
   const release = s.karpenter[version];
   if (!release) throw new Error(`the sandbox has no Karpenter ${version}`);
   return dirname(release.chartDir);
@@ -100,7 +106,10 @@ export function adminKube(cluster: ClusterInfo, s: SandboxState = sandbox()): Ku
 }
 
 /** Installs a Karpenter release's CRDs (standing in for the install stage) and waits until Established. */
-export async function installKarpenterCrds(cluster: ClusterInfo, version = '1.14.1'): Promise<void> {
+export async function installKarpenterCrds(
+  cluster: ClusterInfo,
+  version: string = E2E_RELEASES.previous,
+): Promise<void> {
   const { installKarpenterCrds: install } = await import('../../sandbox/lib/crds.ts');
   await install(sandbox(), cluster, version);
 }

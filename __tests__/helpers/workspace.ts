@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  E2E_RELEASES,
   accountSession,
   actionEnv,
   grantClusterAdmin,
@@ -31,7 +32,7 @@ export function writeClusterConfig(
   cluster: ClusterInfo,
   opts: { version?: string; manifests?: boolean; extra?: string } = {},
 ): void {
-  const version = opts.version ?? '1.14.1';
+  const version = opts.version ?? E2E_RELEASES.previous;
   writeFileSync(
     join(workspace, '.github', 'karpenter.yaml'),
     `cluster: ${cluster.name}

@@ -33,7 +33,10 @@ import {
   sandbox,
   useAwsEnv,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 const account = ownAccount();
 let restoreEnv: () => void;
@@ -88,7 +91,7 @@ function planConfigWorkspace(cluster: ClusterInfo): string {
   mkdirSync(join(dir, '.github'));
   writeFileSync(
     join(dir, '.github', 'karpenter.yaml'),
-    `cluster: ${cluster.name}\nregion: ${cluster.region}\nkarpenter:\n  version: 1.14.1\nmanifests: []\n`,
+    `cluster: ${cluster.name}\nregion: ${cluster.region}\nkarpenter:\n  version: ${PREVIOUS}\nmanifests: []\n`,
   );
   return dir;
 }

@@ -22,7 +22,10 @@ import {
   useAwsEnv,
   type ClusterInfo,
   type NewClusterOptions,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let restore: () => void;
 const clusters: ClusterInfo[] = [];
@@ -94,7 +97,7 @@ async function plan(
   const cluster: ClusterConfig = {
     cluster: c.name,
     region: c.region,
-    karpenter: { version: o.version ?? '1.14.1', namespace: 'kube-system', chartRepository: '' },
+    karpenter: { version: o.version ?? PREVIOUS, namespace: 'kube-system', chartRepository: '' },
     manifests: [],
     pools: { prune: false },
     prereqs: {

@@ -33,7 +33,9 @@ import {
 import { buildPodIdentityTrust } from '../../src/stages/prereqs/identity.ts';
 import { applyQueue, planQueue, type QueueSpec } from '../../src/stages/prereqs/queue.ts';
 import { applyRule, planRules, RULE_TARGET_ID, type RuleSpec } from '../../src/stages/prereqs/rules.ts';
-import { sandbox, useAwsEnv } from '../helpers/sandbox.ts';
+import { sandbox, useAwsEnv, E2E_RELEASES } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let restore: () => void;
 beforeAll(() => {
@@ -52,7 +54,7 @@ const tagsV1 = { ...OWNER, 'karpenter-action/cluster': 'weasel-eks', team: 'plat
 const tagsV2 = { ...tagsV1, team: 'infra', 'cost-center': '42' };
 
 const fingerprintOf = (changes: Change[]) =>
-  buildFingerprint('weasel-eks', '1.14.1', [{ stage: 'prereqs', changes, findings: [], notes: [] }]);
+  buildFingerprint('weasel-eks', PREVIOUS, [{ stage: 'prereqs', changes, findings: [], notes: [] }]);
 
 test('a role: the create shows its tags, configs differing only in tags differ in fingerprint, tag drift is planned and applied', async () => {
   const suffix = id();

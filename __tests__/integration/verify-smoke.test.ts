@@ -25,7 +25,10 @@ import {
   installKarpenterCrds,
   newCluster,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let cluster: ClusterInfo;
 let admin: KubeHttp;
@@ -37,7 +40,7 @@ beforeAll(async () => {
   await installKarpenterCrds(cluster);
   admin = new KubeHttp(adminKube(cluster));
   kube = new KubeClient(admin);
-  await play.createController(admin, '1.14.1');
+  await play.createController(admin, PREVIOUS);
   await play.controllerAvailable(admin);
   await play.holdLease(admin);
   await play.createNodeClass(admin, 'default');
@@ -69,7 +72,7 @@ function verify(smokeTimeoutSeconds: number, extra: ManifestObject[] = []) {
   const config = {
     cluster: 'c',
     region: 'us-east-1',
-    karpenter: { version: '1.14.1', namespace: 'kube-system', chartRepository: '' },
+    karpenter: { version: PREVIOUS, namespace: 'kube-system', chartRepository: '' },
     verify: { timeoutSeconds: 1, smokeTest },
   } as ClusterConfig;
   return runVerify({ cluster: config, log, kube, manifests: [...manifests, ...extra], timeoutSeconds: 1 });

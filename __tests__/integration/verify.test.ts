@@ -21,7 +21,10 @@ import {
   installKarpenterCrds,
   newCluster,
   type ClusterInfo,
+  E2E_RELEASES,
 } from '../helpers/sandbox.ts';
+
+const PREVIOUS = E2E_RELEASES.previous;
 
 let cluster: ClusterInfo;
 let admin: KubeHttp;
@@ -35,7 +38,7 @@ afterAll(() => deleteCluster(cluster.name));
 const config = {
   cluster: 'c',
   region: 'us-east-1',
-  karpenter: { version: '1.14.1', namespace: 'kube-system', chartRepository: '' },
+  karpenter: { version: PREVIOUS, namespace: 'kube-system', chartRepository: '' },
   verify: { timeoutSeconds: 1, smokeTest: undefined },
 } as ClusterConfig;
 const log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -71,7 +74,7 @@ test('each check passes, fails with the sub-condition, or times out', async () =
   expect(empty.checks[0]!.detail).toBe('after 1 s: the karpenter Deployment does not exist');
   expect(empty.plan.notes[0]).toContain('no controller pods');
 
-  await createController('1.14.1');
+  await createController(PREVIOUS);
   await controllerAvailable();
   await holdLease();
   await createNodeClass('default');
@@ -105,7 +108,7 @@ test('each check passes, fails with the sub-condition, or times out', async () =
   const byName = Object.fromEntries(r.checks.map((c) => [c.name, c]));
   expect(byName['controller Deployment kube-system/karpenter']).toMatchObject({
     status: 'passed',
-    detail: '2/2 replicas available at 1.14.1',
+    detail: `2/2 replicas available at ${PREVIOUS}`,
   });
   expect(byName['leader lease kube-system/karpenter-leader-election']).toMatchObject({
     status: 'passed',
@@ -142,7 +145,7 @@ test('each check passes, fails with the sub-condition, or times out', async () =
   await controllerAvailable();
   const old = await verify([], 1);
   expect(old.checks[0]).toMatchObject({ status: 'timed-out' });
-  expect(old.checks[0]!.detail).toContain('not 1.14.1');
+  expect(old.checks[0]!.detail).toContain(`not ${PREVIOUS}`);
 });
 
 test('a condition turning true is reported within a second, by watch', async () => {
