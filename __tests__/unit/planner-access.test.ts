@@ -93,6 +93,7 @@ describe('the planner ClusterRole', () => {
         'apiextensions.k8s.io/customresourcedefinitions',
         'apps/deployments',
         'karpenter.k8s.aws/ec2nodeclasses',
+        'karpenter.sh/nodeoverlays',
         'karpenter.sh/nodepools',
         'monitoring.coreos.com/servicemonitors',
         'policy/poddisruptionbudgets',

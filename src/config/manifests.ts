@@ -23,6 +23,12 @@ export const POOL_KINDS: Record<
     current: 'karpenter.k8s.aws/v1',
     legacy: ['karpenter.k8s.aws/v1beta1'],
   },
+  NodeOverlay: {
+    group: 'karpenter.sh',
+    plural: 'nodeoverlays',
+    current: 'karpenter.sh/v1alpha1',
+    legacy: [],
+  },
 };
 const PRE_V1BETA1: Record<string, string> = {
   Provisioner: 'karpenter.sh/v1alpha5 Provisioner (pre-0.32) is replaced by NodePool',
@@ -192,7 +198,7 @@ export function loadManifests(
           line: locate(['kind']) ?? line,
           field: 'kind',
           message: `${kind} is not managed by the pools stage`,
-          fix: 'manifests may contain only NodePool and EC2NodeClass objects',
+          fix: 'manifests may contain only NodePool, EC2NodeClass and NodeOverlay objects',
         });
         continue;
       }

@@ -21,7 +21,18 @@ export const EC2NODECLASS: KubeResource = {
   kind: 'EC2NodeClass',
   namespaced: false,
 };
-const RESOURCES: Record<string, KubeResource> = { NodePool: NODEPOOL, EC2NodeClass: EC2NODECLASS };
+export const NODEOVERLAY: KubeResource = {
+  group: 'karpenter.sh',
+  version: 'v1alpha1',
+  plural: 'nodeoverlays',
+  kind: 'NodeOverlay',
+  namespaced: false,
+};
+const RESOURCES: Record<string, KubeResource> = {
+  NodePool: NODEPOOL,
+  EC2NodeClass: EC2NODECLASS,
+  NodeOverlay: NODEOVERLAY,
+};
 
 /** Marks objects the action created, so only those are ever pruned. */
 export const OWNER_LABEL = 'app.kubernetes.io/managed-by';
@@ -86,6 +97,14 @@ export function evaluatePoolImpact(
         : `Changes ${drifting.join(', ')}: Karpenter drifts and replaces every node of NodePool ${name}.`,
     };
   }
+  if (kind === 'NodeOverlay') {
+    if (action === 'create' || action === 'update' || action === 'delete')
+      return {
+        replacesNodes: false,
+        detail: `No node is drifted: Karpenter ${action === 'delete' ? 'stops adjusting' : 'adjusts'} the price or capacity it assumes for the instance types NodeOverlay ${name} selects, in new launches and in consolidation, which may then replace nodes the new figures make a worse fit.`,
+      };
+    return undefined;
+  }
   if (kind === 'EC2NodeClass') {
     const pools = poolsUsingClass(name);
     const who =
@@ -136,15 +155,20 @@ export const poolsStage: Stage<PoolsContext> = {
     const current = ctx.manifests.filter((m) => !m.legacy);
 
     let crdsInstalled = true;
+    let overlaysServed = true;
     const live = new Map<string, KubeObject>();
-    for (const res of [EC2NODECLASS, NODEPOOL]) {
+    for (const res of [EC2NODECLASS, NODEPOOL, NODEOVERLAY]) {
       try {
         for (const o of await ctx.kube.list(res)) live.set(refOf(res.kind, String(o.metadata?.name)), o);
       } catch (e) {
-        if (e instanceof KubeApiError && e.code === 404) crdsInstalled = false;
-        else throw e;
+        if (!(e instanceof KubeApiError && e.code === 404)) throw e;
+        // NodeOverlay (v1alpha1) is served only by releases that ship its CRD
+        if (res === NODEOVERLAY) overlaysServed = false;
+        else crdsInstalled = false;
       }
     }
+    const overlays = current.filter((m) => m.obj.kind === 'NodeOverlay');
+    if (overlays.length > 0) findings.push(...checkOverlays(ctx, overlays));
     if (!crdsInstalled) {
       findings.push({
         level: 'warning',
@@ -176,7 +200,7 @@ export const poolsStage: Stage<PoolsContext> = {
       const desired = buildDesiredObject(m);
       const liveObj = live.get(ref);
       let after: Record<string, unknown>;
-      if (crdsInstalled && !blocked.has(ref)) {
+      if (crdsInstalled && !blocked.has(ref) && (kind !== 'NodeOverlay' || overlaysServed)) {
         try {
           after = normalizeKubeObject(await ctx.kube.apply(res, desired, { dryRun: true }));
         } catch (e) {
@@ -335,8 +359,43 @@ export const poolsStage: Stage<PoolsContext> = {
   },
 };
 
-/** EC2NodeClasses are created before the NodePools that reference them, and deleted after them. */
+/**
+ * EC2NodeClasses are created before the NodePools that reference them, and deleted after them;
+ * NodeOverlays go between, so a new NodePool's first launch already sees its prices and capacities.
+ */
 function order(c: Change): number {
-  const classFirst = c.kind === 'EC2NodeClass' ? 0 : 1;
-  return c.action === 'delete' ? 10 + (1 - classFirst) : classFirst;
+  const rank = c.kind === 'EC2NodeClass' ? 0 : c.kind === 'NodeOverlay' ? 1 : 2;
+  return c.action === 'delete' ? 10 + (2 - rank) : rank;
+}
+
+/**
+ * NodeOverlays do nothing unless the controller runs with the NodeOverlay feature gate
+ * (`settings.featureGates.nodeOverlay`, off by default), and need a release that serves the CRD.
+ */
+function checkOverlays(ctx: PoolsContext, overlays: ManifestObject[]): Finding[] {
+  const findings: Finding[] = [];
+  const names = overlays.map((m) => String((m.obj.metadata as { name: string }).name)).join(', ');
+  const gates = (ctx.cluster.install.values as { settings?: { featureGates?: { nodeOverlay?: unknown } } })
+    .settings?.featureGates;
+  if (gates?.nodeOverlay !== true) {
+    findings.push({
+      level: 'warning',
+      code: 'nodeoverlay-gate-off',
+      message: `NodeOverlay ${names} ${overlays.length > 1 ? 'are' : 'is'} applied, but the install values leave the NodeOverlay feature gate off, so Karpenter ignores ${overlays.length > 1 ? 'them' : 'it'}`,
+      fix: 'set install.values.settings.featureGates.nodeOverlay: true (an alpha feature of Karpenter), or remove the NodeOverlay manifests',
+      source: { file: overlays[0]!.file, line: overlays[0]!.line },
+    });
+  }
+  const [major = 0, minor = 0] = ctx.cluster.karpenter.version.split('.').map(Number);
+  if (major < 1 || (major === 1 && minor < 7)) {
+    findings.push({
+      level: 'error',
+      code: 'nodeoverlay-unsupported',
+      message: `Karpenter ${ctx.cluster.karpenter.version} ships no NodeOverlay CRD (karpenter.sh/v1alpha1, from 1.7), needed by ${names}`,
+      fix: 'set karpenter.version to 1.7 or later, or remove the NodeOverlay manifests',
+      ref: refOf('NodeOverlay', String((overlays[0]!.obj.metadata as { name: string }).name)),
+      source: { file: overlays[0]!.file, line: overlays[0]!.line },
+    });
+  }
+  return findings;
 }

@@ -143,6 +143,13 @@ export const PLANNER_ACCESS: readonly PlannerAccess[] = [
   },
   {
     group: 'karpenter.sh',
+    resource: 'nodeoverlays',
+    verbs: READ,
+    writes: DRY_RUN,
+    why: "the config's NodeOverlays",
+  },
+  {
+    group: 'karpenter.sh',
     resource: 'nodeclaims',
     verbs: READ,
     why: "detection, the drift report's drifted nodes, the smoke test",
