@@ -476,12 +476,12 @@ describe('versions without data', () => {
     for (const m of minors) expect(kubernetesRange(`${m}.0`)).toBeDefined();
   });
 
-  it('refuses a release newer than the data, naming the newest supported one', () => {
+  it('refuses a release newer than the data, naming the newest known one and what to do', () => {
     const [major, minor] = NEWEST.split('.').map(Number) as [number, number];
     const next = `${major}.${minor + 1}.0`;
     expect(() => versionData(next)).toThrow(Refusal);
     expect(() => buildControllerPolicies(next, P)).toThrow(
-      `karpenter-action has no AWS prerequisite data for Karpenter ${next}; the nearest supported version is ${NEWEST}.x`,
+      `karpenter-action has no AWS prerequisite data for Karpenter ${next}: it is newer than the newest release this karpenter-action knows (${NEWEST}.x); pin karpenter.version to ${NEWEST}.x, or update karpenter-action to a release that knows ${major}.${minor + 1} (for its maintainers, \`npm run versions:check\` lists the data that is missing)`,
     );
     const refusal = (() => {
       try {
@@ -493,7 +493,9 @@ describe('versions without data', () => {
     })();
     expect(refusal).toBeInstanceOf(Refusal);
     expect((refusal as Refusal).details).toEqual([`supported: ${supportedVersions().join(', ')}`]);
-    expect(() => kubernetesRange('2.0.0')).toThrow(`the nearest supported version is ${NEWEST}.x`);
+    expect(() => kubernetesRange('2.0.0')).toThrow(
+      `newer than the newest release this karpenter-action knows (${NEWEST}.x); pin karpenter.version to ${NEWEST}.x`,
+    );
   });
 
   it('refuses an older release, naming the nearest supported one', () => {

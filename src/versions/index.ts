@@ -65,6 +65,11 @@ function unsupported(version: string, v: ParsedVersion): Refusal {
   const below = SUPPORTED_MINORS.filter((s) => compareVersions(parseVersion(s), v) < 0).at(-1);
   const above = SUPPORTED_MINORS.find((s) => compareVersions(parseVersion(s), v) > 0);
   const nearest = [below, above].filter((s): s is string => s !== undefined);
+  if (below !== undefined && above === undefined)
+    return new Refusal(
+      `karpenter-action has no AWS prerequisite data for Karpenter ${version}: it is newer than the newest release this karpenter-action knows (${below}.x); pin karpenter.version to ${below}.x, or update karpenter-action to a release that knows ${v.major}.${v.minor} (for its maintainers, \`npm run versions:check\` lists the data that is missing)`,
+      [`supported: ${SUPPORTED_MINORS.join(', ')}`],
+    );
   return new Refusal(
     `karpenter-action has no AWS prerequisite data for Karpenter ${version}; the nearest supported ${
       nearest.length === 1 ? 'version is' : 'versions are'
