@@ -338,11 +338,10 @@ describe('1.15: the 1.14 template plus ec2:RebootInstances (derived)', () => {
     const reboot = derivation.find((d) => d.includes('ec2:RebootInstances'));
     expect(reboot).toContain('AllowScopedDeletion');
     expect(reboot).toContain(`${REFERENCE_PAGE} at ${REFERENCE_COMMIT}`);
-    expect(reboot).toContain('v1.15.2 module');
     expect(reboot).toContain('rebootForRepair');
-    const trust = derivation.find((d) => d.startsWith('node role trust'));
-    expect(trust).toMatch(/EKS Pod Identity/);
-    expect(trust).toMatch(/reference pages show the node role's full trust policy for neither version/);
+    const trust = derivation.find((d) => d.startsWith("the node role's Pod Identity trust"));
+    expect(trust).toMatch(/kept from 1\.14 unverified/);
+    expect(trust).toMatch(/reference pages show only its EC2 statement for both versions/);
   });
 
   it('adds ec2:RebootInstances to AllowScopedDeletion and changes nothing else in the controller policies', () => {
