@@ -5,8 +5,8 @@
  * is proven in karpenter-live.test.ts; with the real controller the window in which its Deployment is
  * not yet available lasts well under a second, so this file holds the cluster in that state by hand:
  * no controller runs here, and the test writes the karpenter Deployment's status as the Deployment
- * controller would. Also: chart values that the target chart does not have are errors with their line,
- * before any write.
+ * controller would. Also: chart values that the target chart does not have, or refuses together, are
+ * errors with their line, before any write.
  */
 import { rmSync } from 'node:fs';
 import { DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
@@ -66,6 +66,28 @@ test('values the 1.14 chart does not have are errors with their line; nothing is
   );
   expect(findings[0]!.fix).toContain('settings.interruptionQueue');
   expect(planned.stdout).toContain(`::error file=.github/karpenter.yaml,line=11::`);
+  const refused = await run({ command: 'apply', 'auto-approve': 'true' });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toContain('nothing was applied');
+  await expect(admin.request('GET', KARPENTER)).rejects.toMatchObject({ code: 404 });
+});
+
+test(`values the newest chart (${E2E_RELEASES.newest}) refuses together are an error on their line; nothing is installed`, async () => {
+  writeClusterConfig(workspace, cluster, {
+    version: E2E_RELEASES.newest,
+    manifests: false,
+    extra:
+      'install:\n  values:\n    settings:\n      enableDRA: true\n      awsFeatureGates:\n        draEFA: true\n',
+  });
+  const planned = await run({ command: 'plan' });
+  expect(planned.code).toBe(0);
+  const findings = readPlan(planned.outputs['plan-path']!).stages[0]!.findings;
+  expect(findings.map((f) => [f.level, f.code, f.source?.line])).toEqual([
+    ['error', 'chart-values-refused', 10],
+  ]);
+  expect(findings[0]!.message).toBe(
+    `the karpenter ${E2E_RELEASES.newest} chart refuses install.values: settings.enableDRA is mutually exclusive with settings.awsFeatureGates.draEFA: unset them, or unset settings.enableDRA`,
+  );
   const refused = await run({ command: 'apply', 'auto-approve': 'true' });
   expect(refused.code).toBe(1);
   expect(refused.stdout).toContain('nothing was applied');

@@ -1,5 +1,6 @@
 import type { ClusterConfig, InstallConfig } from '../../src/config/load.ts';
 import { buildChartValues, checkValuesKeys } from '../../src/install/values.ts';
+import { readChartRefusal } from '../../src/stages/install.ts';
 
 const cluster = (install: Partial<InstallConfig> = {}): ClusterConfig => ({
   cluster: 'c1',
@@ -130,4 +131,21 @@ test('values the chart does not have are errors with their line and the current 
     chart: 'karpenter',
   });
   expect(owned).toEqual([expect.objectContaining({ line: 4, field: 'install.values.settings.clusterName' })]);
+});
+
+describe('readChartRefusal', () => {
+  test("reads a chart's own fail message out of helm template's error, and nothing else", () => {
+    expect(
+      readChartRefusal(
+        new Error(
+          'helm template /charts/karpenter failed: Error: execution error at (karpenter/templates/deployment.yaml:1:12): settings.enableDRA is mutually exclusive with settings.awsFeatureGates.draEFA: unset them, or unset settings.enableDRA\n\nUse --debug flag to render out invalid YAML',
+        ),
+      ),
+    ).toBe(
+      'settings.enableDRA is mutually exclusive with settings.awsFeatureGates.draEFA: unset them, or unset settings.enableDRA',
+    );
+    expect(
+      readChartRefusal(new Error('helm template /charts/karpenter failed: Error: chart not found')),
+    ).toBe(undefined);
+  });
 });

@@ -135,6 +135,9 @@ describe('the Karpenter 0.37 getting-started manifests', () => {
     expect(result.changes.every((c) => c.file === 'karpenter/getting-started-0.37.yaml')).toBe(true);
     expect(result.changes[2]!.message).toContain('expiry is forceful');
     expect(result.changes[2]!.message).toContain('drifts');
+    // consolidateAfter: required by the v1 CRDs of 1.0 to 1.14, defaulted to 0s from 1.15
+    expect(result.changes[3]!.message).toContain('Karpenter 1.0 to 1.14 require consolidateAfter');
+    expect(result.changes[3]!.message).toContain('1.15 defaults it to 0s');
   });
 
   test('warn about @latest and the IMDS hop limit, and report no errors', () => {

@@ -174,8 +174,8 @@ function convertNodePool(obj: Obj, src: Source, ctx: Context): void {
         ctx,
         src,
         ['spec', 'disruption'],
-        'consolidateAfter: 0s added: v1 requires consolidateAfter whenever spec.disruption is set; 0s keeps the v1beta1 behaviour ' +
-          'of consolidating as soon as a node qualifies (a few minutes reduces churn).',
+        'consolidateAfter: 0s added: Karpenter 1.0 to 1.14 require consolidateAfter whenever spec.disruption is set (1.15 defaults it ' +
+          'to 0s); 0s keeps the v1beta1 behaviour of consolidating as soon as a node qualifies (a few minutes reduces churn).',
       );
     }
   }

@@ -38,6 +38,7 @@ import {
 import { evaluateReleaseRecords, type ReleaseRecords } from '../install/release-records.ts';
 import { evaluateUpgradePath, type RouteStep } from '../install/upgrade-path.ts';
 import { isClusterAutoscaler } from './prereqs/preflight.ts';
+import type { ClusterConfig } from '../config/load.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
 
 export const CRD_RELEASE = 'karpenter-crd';
@@ -227,6 +228,29 @@ function secretChange(obj: KubeObject, release: string, releaseAction: Change['a
  * from Helm's records: a release is unchanged when the chart version its objects are labelled with
  * (unknown for karpenter-crd, which labels nothing) is the target and every object matches the chart.
  */
+/** A chart's own `fail` in a template (values it refuses together), as helm template reports it. */
+export function readChartRefusal(e: unknown): string | undefined {
+  const m = /execution error at \([^)]*\): (.+)/.exec(e instanceof Error ? e.message : String(e));
+  return m?.[1]?.trim();
+}
+
+/**
+ * The chart refuses the values: an error on the line of the first `install.values` key its message
+ * names (the karpenter chart names keys as `settings.x.y`), else on the cluster's entry.
+ */
+function buildChartRefusal(c: ClusterConfig, version: string, message: string): Finding {
+  const named = Object.keys(c.install.valuesLines)
+    .filter((k) => message.includes(k))
+    .sort((a, b) => message.indexOf(a) - message.indexOf(b) || b.length - a.length)[0];
+  return {
+    level: 'error',
+    code: 'chart-values-refused',
+    message: `the karpenter ${version} chart refuses install.values: ${message}`,
+    fix: 'change install.values as the message says; these settings cannot be combined in this release',
+    source: { file: c.source.file, line: named ? c.install.valuesLines[named]! : c.source.line },
+  };
+}
+
 function releaseChange(
   namespace: string,
   release: string,
@@ -408,9 +432,20 @@ async function planInstall(ctx: InstallContext): Promise<StagePlan> {
       },
     ),
   );
-  const ctrlObjects = parseRendered(
-    await templateChart(helm, { chart: ctrlSource.path }, { release: CONTROLLER_RELEASE, namespace, values }),
-  );
+  let ctrlRendered: string;
+  try {
+    ctrlRendered = await templateChart(
+      helm,
+      { chart: ctrlSource.path },
+      { release: CONTROLLER_RELEASE, namespace, values },
+    );
+  } catch (e) {
+    const refusal = readChartRefusal(e);
+    if (!refusal) throw e;
+    findings.push(buildChartRefusal(c, ctrlVersion, refusal));
+    return { stage: 'install', changes, findings, notes };
+  }
+  const ctrlObjects = parseRendered(ctrlRendered);
   const plans: ReleasePlan[] = [];
   for (const [release, source, objects, vals, skipCrds] of [
     [CRD_RELEASE, crdSource, crdObjects, withStepValues({}, crdStep), false],
