@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Refusal } from '../errors.ts';
 import type { Logger } from '../stages/types.ts';
 import { detectHelm, MIN_HELM, type HelmInfo } from './helm.ts';
+import { isBeforeMinor, parseRelease } from '../util/release.ts';
 
 const run = promisify(execFile);
 
@@ -60,13 +61,13 @@ export async function ensureHelm(opts: EnsureHelmOptions): Promise<HelmInfo> {
     ]);
   }
   const version = opts.pinned.version.replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
+  const parsed = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version) ? parseRelease(version) : undefined;
+  if (!parsed) {
     throw new Refusal(`install.helm.version "${opts.pinned.version}" is not a helm release version`, [
       'use a version such as 3.17.3',
     ]);
   }
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  if (major < MIN_HELM[0] || (major === MIN_HELM[0] && minor < MIN_HELM[1])) {
+  if (isBeforeMinor(version, MIN_HELM.slice(0, 2).join('.'))) {
     throw new Refusal(`install.helm.version ${version} is too old`, [
       `Karpenter charts are OCI charts and need helm ${MIN_HELM.slice(0, 2).join('.')} or newer`,
     ]);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Refusal } from '../errors.ts';
+import { isBeforeMinor, readLeadingRelease } from '../util/release.ts';
 
 const run = promisify(execFile);
 
@@ -27,15 +28,13 @@ export async function detectHelm(bin = process.env.HELM_BIN ?? 'helm'): Promise<
       ['install helm 3.8 or newer before this step (GitHub-hosted runners have it), or set HELM_BIN'],
     );
   }
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(out);
-  if (!m) throw new Refusal(`cannot read helm's version from "${out}"`);
-  const v = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const tooOld = v[0]! < MIN_HELM[0] || (v[0] === MIN_HELM[0] && v[1]! < MIN_HELM[1]);
-  if (tooOld)
+  const v = readLeadingRelease(out);
+  if (!v) throw new Refusal(`cannot read helm's version from "${out}"`);
+  if (isBeforeMinor(v.version, MIN_HELM.slice(0, 2).join('.')))
     throw new Refusal(`helm ${out} is too old`, [
       'Karpenter charts are OCI charts and need helm 3.8 or newer',
     ]);
-  return { path: bin, version: `${v.join('.')}` };
+  return { path: bin, version: `${v.major}.${v.minor}.${v.patch}` };
 }
 
 export interface ChartRef {

@@ -1,6 +1,7 @@
 import { CRDS, DEPLOYMENTS } from '../adapters/kube-resources.ts';
 import type { KubeObject, KubePort, KubeResource } from '../adapters/kube.ts';
 import { describeError } from '../errors.ts';
+import { parseRelease } from '../util/release.ts';
 
 /** How Karpenter got into the cluster: not at all, through Helm releases, or as applied manifests (`helm template | kubectl apply`). */
 export type InstallKind = 'none' | 'helm' | 'manifests';
@@ -488,9 +489,9 @@ async function readWebhookConfigurations(kube: KubePort): Promise<KarpenterWebho
 
 /** The family of a version: 0.y is `0.3x`, 1.0.z is `1.0.x`, anything later `1.x`. */
 export function buildVersionFamily(version: string): VersionFamily {
-  const [major, minor] = version.split('.').map(Number);
-  if (major === 0) return '0.3x';
-  if (major === 1 && minor === 0) return '1.0.x';
+  const v = parseRelease(version);
+  if (v?.major === 0) return '0.3x';
+  if (v?.major === 1 && v.minor === 0) return '1.0.x';
   return '1.x';
 }
 

@@ -11,6 +11,7 @@ import {
   type InstalledKarpenter,
   type KarpenterCrd,
 } from './detect.ts';
+import { compareReleases, parseRelease } from '../util/release.ts';
 
 /**
  * The latest 1.0 patch the v1 migration guide names for step 7 ("set KARPENTER_VERSION to the latest
@@ -139,14 +140,12 @@ interface Version {
 }
 
 function parseVersion(raw: string | undefined): Version | undefined {
-  const m = raw ? /^v?(\d+)\.(\d+)\.(\d+)$/.exec(raw.trim()) : null;
-  if (!m) return undefined;
-  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return { major, minor, patch, text: `${major}.${minor}.${patch}` };
+  const v = parseRelease(raw, { strict: true });
+  return v && { major: v.major, minor: v.minor, patch: v.patch, text: v.version };
 }
 
 const compare = (a: Version, b: Version): number =>
-  a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+  compareReleases(parseRelease(a.text)!, parseRelease(b.text)!);
 const minorOf = (v: Version): string => `${v.major}.${v.minor}`;
 const chartVersionOf = (v: Version): string => (v.major === 0 && v.minor < 35 ? `v${v.text}` : v.text);
 

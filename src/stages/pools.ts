@@ -6,6 +6,7 @@ import type { Change, FieldChange, Finding, Impact } from '../plan/model.ts';
 import { deepEqual, normalizeKubeObject } from '../plan/normalize.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
+import { isBeforeMinor } from '../util/release.ts';
 
 export const NODEPOOL: KubeResource = {
   group: 'karpenter.sh',
@@ -386,8 +387,7 @@ function checkOverlays(ctx: PoolsContext, overlays: ManifestObject[]): Finding[]
       source: { file: overlays[0]!.file, line: overlays[0]!.line },
     });
   }
-  const [major = 0, minor = 0] = ctx.cluster.karpenter.version.split('.').map(Number);
-  if (major < 1 || (major === 1 && minor < 7)) {
+  if (isBeforeMinor(ctx.cluster.karpenter.version, '1.7')) {
     findings.push({
       level: 'error',
       code: 'nodeoverlay-unsupported',

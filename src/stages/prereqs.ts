@@ -55,6 +55,7 @@ import { applyQueue, planQueue, type QueueSpec } from './prereqs/queue.ts';
 import { applyRule, planRules } from './prereqs/rules.ts';
 import { anyPoolMayUseSpot, applySpotRole, planSpotRole, SPOT_ROLE } from './prereqs/spot-role.ts';
 import type { AppliedChange, BaseContext, Stage, StageResult } from './types.ts';
+import { compareMinors } from '../util/release.ts';
 
 /** The tag that marks an AWS resource as created (or adopted) by karpenter-action; only those are managed. */
 export const AWS_OWNER_TAG: [string, string] = ['karpenter-action/managed-by', 'karpenter-action'];
@@ -167,13 +168,6 @@ export function buildPrereqsDesired(
   };
 }
 
-const minorOf = (v: string) => v.split('.').slice(0, 2).map(Number) as [number, number];
-const cmpMinor = (a: string, b: string) => {
-  const [am, an] = minorOf(a);
-  const [bm, bn] = minorOf(b);
-  return am - bm || an - bn;
-};
-
 /** Findings that need only the config and DescribeCluster: version range, known-bad releases, Auto Mode, names, identity. */
 export function evaluateClusterPreflight(ctx: Pick<PrereqsContext, 'cluster'>, d: PrereqsDesired): Finding[] {
   const c = ctx.cluster;
@@ -181,13 +175,13 @@ export function evaluateClusterPreflight(ctx: Pick<PrereqsContext, 'cluster'>, d
   const findings: Finding[] = [];
   const k8s = d.eks.version;
   const range = kubernetesRange(version);
-  if (k8s && (cmpMinor(k8s, range.min) < 0 || cmpMinor(k8s, range.max) > 0)) {
+  if (k8s && (compareMinors(k8s, range.min) < 0 || compareMinors(k8s, range.max) > 0)) {
     findings.push({
       level: 'error',
       code: 'k8s-version-unsupported',
       message: `Karpenter ${version} supports Kubernetes ${range.min} to ${range.max}; cluster ${c.cluster} runs ${k8s}, and the controller refuses to start outside that range`,
       fix:
-        cmpMinor(k8s, range.min) < 0
+        compareMinors(k8s, range.min) < 0
           ? `upgrade the control plane to ${range.min} or later first, or pick a Karpenter release that supports ${k8s}`
           : `pick a Karpenter release that supports Kubernetes ${k8s} (karpenter.version)`,
       source: c.source,

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { Refusal } from '../errors.ts';
 import { versionData } from './index.ts';
+import { compareReleases, minorOf, parseRelease } from '../util/release.ts';
 
 /** The Go module Karpenter's AWS provider is released as; each release is a tag of it. */
 export const KARPENTER_MODULE = 'github.com/aws/karpenter-provider-aws';
@@ -45,11 +46,10 @@ export function findUncovered(
   isCovered: (version: string) => boolean = isCoveredByData,
 ): Coverage {
   const stable = releases
-    .map((r) => STABLE_V1.exec(r.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ minor: Number(m[1]), patch: Number(m[2]) }))
-    .sort((a, b) => a.minor - b.minor || a.patch - b.patch)
-    .map((v) => ({ version: `1.${v.minor}.${v.patch}`, minor: `1.${v.minor}` }))
+    .filter((r) => STABLE_V1.test(r.trim()))
+    .map((r) => parseRelease(r, { strict: true })!)
+    .sort(compareReleases)
+    .map((v) => ({ version: v.version, minor: minorOf(v) }))
     .filter((v, i, all) => all.findIndex((w) => w.version === v.version) === i);
   return {
     releases: stable.map((v) => v.version),

@@ -6,6 +6,7 @@ import {
   type KnownBadRelease,
   type KubernetesRange,
 } from './compatibility.ts';
+import { compareReleases, parseRelease, type SemVer } from '../util/release.ts';
 import type { PolicyDocument } from './policy.ts';
 import { POLICY_VERSION, TEMPLATE_ROWS, type TemplateParams, type TemplateRow } from './templates.ts';
 
@@ -38,21 +39,17 @@ export interface InterruptionQueue {
   policy: PolicyDocument;
 }
 
-interface ParsedVersion {
-  major: number;
-  minor: number;
-  patch: number;
-}
+/** A Karpenter version's `X.Y.Z` (a pre-release or build suffix belongs to its release's data). */
+type ParsedVersion = SemVer;
 
 function parseVersion(version: string): ParsedVersion {
-  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]+)?$/.exec(version.trim());
-  if (!m)
+  const v = parseRelease(version);
+  if (!v)
     throw new Refusal(`"${version}" is not a Karpenter version (expected MAJOR.MINOR.PATCH, e.g. 1.14.1)`);
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? '0') };
+  return parseRelease(`${v.major}.${v.minor}.${v.patch}`)!;
 }
 
-const compareVersions = (a: ParsedVersion, b: ParsedVersion): number =>
-  a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+const compareVersions = compareReleases;
 
 const SUPPORTED_MINORS: readonly string[] = TEMPLATE_ROWS.flatMap((r) => r.minors);
 
