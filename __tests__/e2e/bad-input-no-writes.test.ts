@@ -93,7 +93,8 @@ test('a CEL rule only the API server checks blocks apply: nothing is written', a
     env: env(),
     workspace: ws,
   });
-  expect(plan.code).toBe(0);
+  // a plan with an error fails its step, whichever check found it (here the API server's dry-run)
+  expect(plan.code).toBe(1);
   expect(plan.stdout).toContain("must specify exactly one of ['role', 'instanceProfile']");
   const r = await runAction({
     inputs: { command: 'apply', 'auto-approve': 'true', stages: 'pools', config: 'karpenter.yaml' },
@@ -126,7 +127,8 @@ test('a v1beta1 manifest is explained with its v1 form in the plan, and apply re
     env: env(),
     workspace: ws,
   });
-  expect(plan.code).toBe(0);
+  // the plan is published with the v1 form, and fails its step: the v1beta1 manifest is an error
+  expect(plan.code).toBe(1);
   expect(plan.summary).toContain(`karpenter.sh/v1beta1, which Karpenter ${PREVIOUS} does not serve`);
   expect(plan.summary).toContain('WhenEmptyOrUnderutilized');
   expect(plan.summary).toContain('apiVersion: karpenter.sh/v1');

@@ -80,7 +80,7 @@ test(`values the newest chart (${E2E_RELEASES.newest}) refuses together are an e
       'install:\n  values:\n    settings:\n      enableDRA: true\n      awsFeatureGates:\n        draEFA: true\n',
   });
   const planned = await run({ command: 'plan' });
-  expect(planned.code).toBe(0);
+  expect(planned.code).toBe(1);
   const findings = readPlan(planned.outputs['plan-path']!).stages[0]!.findings;
   expect(findings.map((f) => [f.level, f.code, f.source?.line])).toEqual([
     ['error', 'chart-values-refused', 10],

@@ -192,7 +192,9 @@ test('a release without the NodeOverlay CRD is an error naming the manifest, and
   writeFileSync(join(workspace, 'karpenter', 'overlay.yaml'), overlay('-10%'));
   writeConfig({ version: '1.6.0', extra: GATE_ON });
   const r = await run({ command: 'plan' });
-  expect(r.code).toBe(0);
+  // a plan with an error fails the step, after publishing itself
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('has 1 error; it cannot be applied until it is fixed');
   const errors = poolsOf(r).findings.filter((f) => f.level === 'error');
   expect(errors.map((f) => [f.code, f.source?.file])).toEqual([
     ['nodeoverlay-unsupported', 'karpenter/overlay.yaml'],

@@ -141,6 +141,24 @@ export async function runPlanCommand(inputs: Inputs, runEnv: RunEnv): Promise<vo
     plan.cluster,
     renderPlanComment(plan, { detailsUrl: gh.ctx.runUrl, applyHint: applyHint(plan.cluster) }),
   );
+  failOnErrors(plan);
+}
+
+/**
+ * A plan with an error finding fails the step, whichever check found it (the offline schema check,
+ * the API server's dry-run, a preflight), so the pull request's check goes red; the plan is published
+ * and commented first, so the reviewer sees why.
+ */
+function failOnErrors(plan: Plan): void {
+  const errors = plan.stages.flatMap((s) => s.findings).filter((f) => f.level === 'error');
+  if (errors.length === 0) return;
+  throw new Refusal(
+    `the plan for ${plan.cluster} has ${errors.length} error${errors.length === 1 ? '' : 's'}; it cannot be applied until ${errors.length === 1 ? 'it is' : 'they are'} fixed`,
+    errors.map(
+      (f) =>
+        `${f.source ? `${f.source.file}:${f.source.line}: ` : ''}${f.message}${f.fix ? ` (${f.fix})` : ''}`,
+    ),
+  );
 }
 
 /**
