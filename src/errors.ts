@@ -11,19 +11,6 @@ export class Refusal extends Error {
   }
 }
 
-/** Any unexpected failure, wrapped with the stage and phase it happened in so the report says where. */
-export class StageError extends Error {
-  override readonly name = 'StageError';
-  readonly stage: string;
-  readonly phase: string;
-  constructor(stage: string, phase: string, cause: unknown) {
-    super(`${stage} ${phase} failed: ${describeError(cause)}`, { cause });
-    this.stage = stage;
-    this.phase = phase;
-  }
-}
-
-/** One line for any thrown value, keeping AWS and Kubernetes error codes visible. */
 /** AWS's names for a call the caller's policies do not allow, across the services the action calls. */
 const ACCESS_DENIED = new Set([
   'AccessDenied',
@@ -51,6 +38,7 @@ export function explainAccessDenied(err: unknown): string | undefined {
   );
 }
 
+/** One line for any thrown value, keeping AWS and Kubernetes error codes visible. */
 export function describeError(err: unknown): string {
   if (err instanceof Error && err.name === 'CredentialsProviderError') {
     return (

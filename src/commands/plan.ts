@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeError, Refusal } from '../errors.ts';
-import type { Inputs, StageName } from '../inputs.ts';
+import type { Inputs } from '../inputs.ts';
 import { buildFingerprint } from '../plan/fingerprint.ts';
 import {
   countChanges,
@@ -26,7 +26,6 @@ import { acquireApplyLock, ApplyLockLost } from '../adapters/apply-lock.ts';
 import { KubeClient } from '../adapters/kube.ts';
 
 /** Stages this build can plan; the others are reported as not run. */
-const AVAILABLE: readonly StageName[] = ['prereqs', 'install', 'pools'];
 
 export interface PlannedRun {
   prepared: Prepared;
@@ -87,10 +86,6 @@ export async function planPrepared(inputs: Inputs, env: RunEnv, prepared: Prepar
   for (const stage of inputs.stages) {
     // verify is no plan of changes: it runs after apply, and as its own command
     if (stage === 'verify') continue;
-    if (!AVAILABLE.includes(stage)) {
-      env.log.info(`stage ${stage}: not part of this build; skipped`);
-      continue;
-    }
     if (stage === 'prereqs') stages.push(await prereqsStage.plan(prereqsCtx));
     else if (stage === 'install') stages.push(await installStage.plan(installCtx));
     else stages.push(await poolsStage.plan(poolsCtx));
