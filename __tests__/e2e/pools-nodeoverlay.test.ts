@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeHttp } from '../../src/adapters/kube-http.ts';
 import type { Change, Plan } from '../../src/plan/model.ts';
+import { NODECLASS, NODEPOOL } from '../helpers/karpenter-manifests.ts';
 import { readPlan, runAction, type ActionRun } from '../helpers/run-action.ts';
 import {
   actionEnv,
@@ -27,39 +28,6 @@ let cluster: ClusterInfo;
 let workspace: string;
 let admin: KubeHttp;
 
-const NODEPOOL = `apiVersion: karpenter.sh/v1
-kind: NodePool
-metadata:
-  name: default
-spec:
-  template:
-    spec:
-      requirements:
-        - key: karpenter.sh/capacity-type
-          operator: In
-          values: ['on-demand']
-      nodeClassRef:
-        group: karpenter.k8s.aws
-        kind: EC2NodeClass
-        name: default
-  limits:
-    cpu: 100
-`;
-const NODECLASS = `apiVersion: karpenter.k8s.aws/v1
-kind: EC2NodeClass
-metadata:
-  name: default
-spec:
-  role: KarpenterNodeRole-\${CLUSTER_NAME}
-  amiSelectorTerms:
-    - alias: al2023@latest
-  subnetSelectorTerms:
-    - tags:
-        karpenter.sh/discovery: \${CLUSTER_NAME}
-  securityGroupSelectorTerms:
-    - tags:
-        karpenter.sh/discovery: \${CLUSTER_NAME}
-`;
 const overlay = (adjustment: string) => `apiVersion: karpenter.sh/v1alpha1
 kind: NodeOverlay
 metadata:
